@@ -3,8 +3,6 @@ package io.qmesh.bookinfo.common;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -14,7 +12,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 
 /**
  * A scripted HTTP server on 127.0.0.1 standing in for a Bookinfo service in tests: it answers each
@@ -32,14 +29,7 @@ public final class FakeUpstream implements AutoCloseable {
   private final List<Recorded> recorded = new CopyOnWriteArrayList<>();
 
   public FakeUpstream() {
-    try {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.createContext("/", this::handle);
-    server.start();
+    server = Loopback.start(this::handle);
   }
 
   public int port() {

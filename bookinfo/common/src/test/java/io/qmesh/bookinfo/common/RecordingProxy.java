@@ -3,8 +3,6 @@ package io.qmesh.bookinfo.common;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 
 /**
  * A minimal forward HTTP proxy on 127.0.0.1 for tests: it accepts absolute-form requests ({@code
@@ -33,14 +30,7 @@ public final class RecordingProxy implements AutoCloseable {
   private final List<URI> seen = new CopyOnWriteArrayList<>();
 
   public RecordingProxy() {
-    try {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    server.setExecutor(Executors.newCachedThreadPool());
-    server.createContext("/", this::handle);
-    server.start();
+    server = Loopback.start(this::handle);
   }
 
   public int port() {

@@ -12,7 +12,9 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
 
 /** The JSON API under {@code /api/v1/products}, as Istio's productpage serves it. */
 @Path("/api/v1/products")
@@ -37,26 +39,31 @@ public class ApiResource {
   @Path("{id}")
   public CompletionStage<Response> product(
       @PathParam("id") String id, @Context HttpHeaders in, @CookieParam(Session.COOKIE) String c) {
-    return upstreams
-        .details(id, OutgoingHeaders.of(in, session.decode(c)))
-        .thenApply(ApiResource::json);
+    return forward(upstreams::details, id, in, c);
   }
 
   @GET
   @Path("{id}/reviews")
   public CompletionStage<Response> reviews(
       @PathParam("id") String id, @Context HttpHeaders in, @CookieParam(Session.COOKIE) String c) {
-    return upstreams
-        .reviews(id, OutgoingHeaders.of(in, session.decode(c)))
-        .thenApply(ApiResource::json);
+    return forward(upstreams::reviews, id, in, c);
   }
 
   @GET
   @Path("{id}/ratings")
   public CompletionStage<Response> ratings(
       @PathParam("id") String id, @Context HttpHeaders in, @CookieParam(Session.COOKIE) String c) {
-    return upstreams
-        .ratings(id, OutgoingHeaders.of(in, session.decode(c)))
+    return forward(upstreams::ratings, id, in, c);
+  }
+
+  /** Calls one upstream for the product and answers with its status and JSON. */
+  private CompletionStage<Response> forward(
+      BiFunction<String, Map<String, String>, CompletionStage<Upstreams.Result>> upstream,
+      String id,
+      HttpHeaders in,
+      String cookie) {
+    return upstream
+        .apply(id, OutgoingHeaders.of(in, session.decode(cookie)))
         .thenApply(ApiResource::json);
   }
 
