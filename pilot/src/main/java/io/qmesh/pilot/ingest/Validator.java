@@ -1,0 +1,363 @@
+package io.qmesh.pilot.ingest;
+
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
+import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
+import io.fabric8.istio.api.networking.v1.DestinationRule;
+import io.fabric8.istio.api.networking.v1.Gateway;
+import io.fabric8.istio.api.networking.v1.ServiceEntry;
+import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.istio.api.networking.v1.WorkloadEntry;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.qmesh.api.Durations;
+import io.qmesh.api.config.ConfigKind;
+import io.qmesh.api.config.ConfigObject;
+import io.qmesh.pilot.ingest.Finding.Severity;
+import io.qmesh.pilot.model.MeshSnapshot;
+import io.qmesh.pilot.model.StringMatches;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Checks configuration at apply time, as Istio's validation webhook and {@code istioctl analyze}
+ * do: errors (malformed fields, missing required ones, unknown fields) reject the apply; warnings
+ * (a route to a subset no DestinationRule defines) are reported and let it through.
+ */
+public final class Validator {
+
+  private Validator() {}
+
+  /**
+   * @param incoming the objects being applied
+   * @param after the whole store as it would be after the apply, for cross-object checks
+   */
+  public static List<Finding> validate(
+      List<ConfigObject<HasMetadata>> incoming, Collection<ConfigObject<HasMetadata>> after) {
+    List<Finding> out = new ArrayList<>();
+    for (ConfigObject<HasMetadata> o : incoming) {
+      Check c = new Check(o.key().toString(), out);
+      if (o.key().kind() != ConfigKind.SERVICE && o.key().kind() != ConfigKind.NAMESPACE) {
+        Object spec = specOf(o.object());
+        if (spec == null) {
+          c.error("spec", "required");
+          continue;
+        }
+        UnknownFields.find(spec, "spec").forEach(f -> c.error(f, "unknown field"));
+      }
+      switch (o.key().kind()) {
+        case VIRTUAL_SERVICE -> virtualService(o.as(VirtualService.class), c, after);
+        case DESTINATION_RULE -> destinationRule(o.as(DestinationRule.class), c);
+        case GATEWAY -> gateway(o.as(Gateway.class), c);
+        case SERVICE_ENTRY -> serviceEntry(o.as(ServiceEntry.class), c);
+        case WORKLOAD_ENTRY -> workloadEntry(o.as(WorkloadEntry.class), c);
+        case SERVICE -> service(o.as(Service.class), c);
+        default -> {}
+      }
+    }
+    return out;
+  }
+
+  private static Object specOf(HasMetadata m) {
+    try {
+      return m.getClass().getMethod("getSpec").invoke(m);
+    } catch (ReflectiveOperationException e) {
+      return null;
+    }
+  }
+
+  private static void virtualService(
+      VirtualService vs, Check c, Collection<ConfigObject<HasMetadata>> after) {
+    var spec = vs.getSpec();
+    String ns = vs.getMetadata().getNamespace();
+    if (spec.getHosts().isEmpty()) {
+      c.error("spec.hosts", "at least one host is required");
+    }
+    for (int i = 0; i < spec.getHosts().size(); i++) {
+      if (spec.getHosts().get(i) == null || spec.getHosts().get(i).isBlank()) {
+        c.error("spec.hosts[" + i + "]", "empty host");
+      }
+    }
+    Map<String, Set<String>> subsets = subsetsByHost(after);
+    for (int i = 0; i < spec.getHttp().size(); i++) {
+      HTTPRoute r = spec.getHttp().get(i);
+      String p = "spec.http[" + i + "]";
+      if (r.getRoute().isEmpty()
+          && r.getRedirect() == null
+          && r.getDirectResponse() == null
+          && r.getDelegate() == null) {
+        c.error(p, "needs a route, redirect or directResponse");
+      }
+      if (!r.getRoute().isEmpty() && (r.getRedirect() != null || r.getDirectResponse() != null)) {
+        c.error(p, "route cannot be combined with redirect or directResponse");
+      }
+      for (int m = 0; m < r.getMatch().size(); m++) {
+        var match = r.getMatch().get(m);
+        String mp = p + ".match[" + m + "]";
+        regex(c, mp + ".uri", match.getUri());
+        regex(c, mp + ".authority", match.getAuthority());
+        regex(c, mp + ".method", match.getMethod());
+        regex(c, mp + ".scheme", match.getScheme());
+        match.getHeaders().forEach((h, sm) -> regex(c, mp + ".headers." + h, sm));
+        match.getQueryParams().forEach((q, sm) -> regex(c, mp + ".queryParams." + q, sm));
+        match.getWithoutHeaders().forEach((h, sm) -> regex(c, mp + ".withoutHeaders." + h, sm));
+        if (match.getPort() != null && (match.getPort() < 1 || match.getPort() > 65535)) {
+          c.error(mp + ".port", match.getPort() + " is not a port number");
+        }
+      }
+      for (int d = 0; d < r.getRoute().size(); d++) {
+        var dest = r.getRoute().get(d);
+        String dp = p + ".route[" + d + "]";
+        if (dest.getDestination() == null
+            || dest.getDestination().getHost() == null
+            || dest.getDestination().getHost().isBlank()) {
+          c.error(dp + ".destination.host", "required");
+          continue;
+        }
+        if (dest.getWeight() != null && dest.getWeight() < 0) {
+          c.error(dp + ".weight", "must not be negative, got " + dest.getWeight());
+        }
+        String subset = dest.getDestination().getSubset();
+        if (subset != null && !subset.isEmpty()) {
+          String host = MeshSnapshot.resolveHost(dest.getDestination().getHost(), ns);
+          if (!subsets.getOrDefault(host, Set.of()).contains(subset)) {
+            c.warn(
+                dp + ".destination.subset",
+                "subset '"
+                    + subset
+                    + "' of host "
+                    + host
+                    + " is not defined by any DestinationRule");
+          }
+        }
+      }
+      duration(c, p + ".timeout", r.getTimeout());
+      if (r.getRetries() != null) {
+        if (r.getRetries().getAttempts() != null && r.getRetries().getAttempts() < 0) {
+          c.error(p + ".retries.attempts", "must not be negative");
+        }
+        duration(c, p + ".retries.perTryTimeout", r.getRetries().getPerTryTimeout());
+      }
+      if (r.getFault() != null) {
+        var f = r.getFault();
+        if (f.getDelay() != null) {
+          if (f.getDelay().getHttpDelayType() instanceof HTTPFaultInjectionDelayFixedDelay fd) {
+            duration(c, p + ".fault.delay.fixedDelay", fd.getFixedDelay());
+          } else {
+            c.error(p + ".fault.delay", "fixedDelay is required");
+          }
+          percentage(c, p + ".fault.delay.percentage", f.getDelay().getPercentage());
+        }
+        if (f.getAbort() != null) {
+          if (f.getAbort().getErrorType() instanceof HTTPFaultInjectionAbortHttpStatus hs
+              && (hs.getHttpStatus() < 200 || hs.getHttpStatus() > 599)) {
+            c.error(
+                p + ".fault.abort.httpStatus",
+                hs.getHttpStatus() + " is not an HTTP status between 200 and 599");
+          }
+          if (f.getAbort().getErrorType() == null) {
+            c.error(p + ".fault.abort", "httpStatus or grpcStatus is required");
+          }
+          percentage(c, p + ".fault.abort.percentage", f.getAbort().getPercentage());
+        }
+      }
+      if (r.getMirrorPercentage() != null) {
+        percentage(c, p + ".mirrorPercentage", r.getMirrorPercentage());
+      }
+    }
+  }
+
+  private static Map<String, Set<String>> subsetsByHost(Collection<ConfigObject<HasMetadata>> all) {
+    Map<String, Set<String>> out = new java.util.HashMap<>();
+    for (ConfigObject<HasMetadata> o : all) {
+      if (o.key().kind() == ConfigKind.DESTINATION_RULE) {
+        var dr = o.as(DestinationRule.class).getSpec();
+        if (dr.getHost() == null) {
+          continue;
+        }
+        Set<String> names =
+            out.computeIfAbsent(
+                MeshSnapshot.resolveHost(dr.getHost(), o.key().namespace()), k -> new HashSet<>());
+        dr.getSubsets().forEach(s -> names.add(s.getName()));
+      }
+    }
+    return out;
+  }
+
+  private static void destinationRule(DestinationRule dr, Check c) {
+    var spec = dr.getSpec();
+    if (spec.getHost() == null || spec.getHost().isBlank()) {
+      c.error("spec.host", "required");
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < spec.getSubsets().size(); i++) {
+      var s = spec.getSubsets().get(i);
+      if (s.getName() == null || s.getName().isBlank()) {
+        c.error("spec.subsets[" + i + "].name", "required");
+      } else if (!names.add(s.getName())) {
+        c.error("spec.subsets[" + i + "].name", "duplicate subset '" + s.getName() + "'");
+      }
+      trafficPolicy(c, "spec.subsets[" + i + "].trafficPolicy", s.getTrafficPolicy());
+    }
+    trafficPolicy(c, "spec.trafficPolicy", spec.getTrafficPolicy());
+  }
+
+  private static void trafficPolicy(
+      Check c, String p, io.fabric8.istio.api.api.networking.v1alpha3.TrafficPolicy tp) {
+    if (tp == null) {
+      return;
+    }
+    if (tp.getConnectionPool() != null) {
+      var cp = tp.getConnectionPool();
+      if (cp.getTcp() != null) {
+        duration(c, p + ".connectionPool.tcp.connectTimeout", cp.getTcp().getConnectTimeout());
+        nonNegative(c, p + ".connectionPool.tcp.maxConnections", cp.getTcp().getMaxConnections());
+      }
+      if (cp.getHttp() != null) {
+        duration(c, p + ".connectionPool.http.idleTimeout", cp.getHttp().getIdleTimeout());
+        nonNegative(
+            c,
+            p + ".connectionPool.http.http1MaxPendingRequests",
+            cp.getHttp().getHttp1MaxPendingRequests());
+        nonNegative(
+            c, p + ".connectionPool.http.http2MaxRequests", cp.getHttp().getHttp2MaxRequests());
+        nonNegative(
+            c,
+            p + ".connectionPool.http.maxRequestsPerConnection",
+            cp.getHttp().getMaxRequestsPerConnection());
+        nonNegative(c, p + ".connectionPool.http.maxRetries", cp.getHttp().getMaxRetries());
+      }
+    }
+    if (tp.getOutlierDetection() != null) {
+      var od = tp.getOutlierDetection();
+      duration(c, p + ".outlierDetection.interval", od.getInterval());
+      duration(c, p + ".outlierDetection.baseEjectionTime", od.getBaseEjectionTime());
+      if (od.getMaxEjectionPercent() != null
+          && (od.getMaxEjectionPercent() < 0 || od.getMaxEjectionPercent() > 100)) {
+        c.error(p + ".outlierDetection.maxEjectionPercent", "must be between 0 and 100");
+      }
+    }
+    for (int i = 0; i < tp.getPortLevelSettings().size(); i++) {
+      var pls = tp.getPortLevelSettings().get(i);
+      if (pls.getPort() == null || pls.getPort().getNumber() == null) {
+        c.error(p + ".portLevelSettings[" + i + "].port.number", "required");
+      }
+    }
+  }
+
+  private static void gateway(Gateway g, Check c) {
+    var spec = g.getSpec();
+    if (spec.getServers().isEmpty()) {
+      c.error("spec.servers", "at least one server is required");
+    }
+    for (int i = 0; i < spec.getServers().size(); i++) {
+      var s = spec.getServers().get(i);
+      String p = "spec.servers[" + i + "]";
+      if (s.getPort() == null || s.getPort().getNumber() == null) {
+        c.error(p + ".port.number", "required");
+      } else if (s.getPort().getNumber() < 1 || s.getPort().getNumber() > 65535) {
+        c.error(p + ".port.number", s.getPort().getNumber() + " is not a port number");
+      }
+      if (s.getPort() != null
+          && (s.getPort().getProtocol() == null || s.getPort().getProtocol().isBlank())) {
+        c.error(p + ".port.protocol", "required");
+      }
+      if (s.getHosts().isEmpty()) {
+        c.error(p + ".hosts", "at least one host is required");
+      }
+    }
+  }
+
+  private static void serviceEntry(ServiceEntry se, Check c) {
+    var spec = se.getSpec();
+    if (spec.getHosts().isEmpty()) {
+      c.error("spec.hosts", "at least one host is required");
+    }
+    for (int i = 0; i < spec.getPorts().size(); i++) {
+      var port = spec.getPorts().get(i);
+      if (port.getNumber() == null || port.getNumber() < 1 || port.getNumber() > 65535) {
+        c.error("spec.ports[" + i + "].number", "required, 1 to 65535");
+      }
+    }
+    for (int i = 0; i < spec.getEndpoints().size(); i++) {
+      if (spec.getEndpoints().get(i).getAddress() == null
+          || spec.getEndpoints().get(i).getAddress().isBlank()) {
+        c.error("spec.endpoints[" + i + "].address", "required");
+      }
+    }
+  }
+
+  private static void workloadEntry(WorkloadEntry we, Check c) {
+    if (we.getSpec().getAddress() == null || we.getSpec().getAddress().isBlank()) {
+      c.error("spec.address", "required");
+    }
+  }
+
+  private static void service(Service s, Check c) {
+    if (s.getSpec() == null || s.getSpec().getPorts().isEmpty()) {
+      c.error("spec.ports", "at least one port is required");
+      return;
+    }
+    for (int i = 0; i < s.getSpec().getPorts().size(); i++) {
+      Integer port = s.getSpec().getPorts().get(i).getPort();
+      if (port == null || port < 1 || port > 65535) {
+        c.error("spec.ports[" + i + "].port", "required, 1 to 65535");
+      }
+    }
+  }
+
+  private static void regex(Check c, String field, StringMatch m) {
+    StringMatches sm = StringMatches.of(m);
+    if (m != null && sm.kind() == StringMatches.Kind.REGEX) {
+      try {
+        Pattern.compile(sm.value());
+      } catch (PatternSyntaxException e) {
+        c.error(field + ".regex", "'" + sm.value() + "' does not compile: " + e.getDescription());
+      }
+    }
+  }
+
+  private static void duration(Check c, String field, String text) {
+    if (text == null) {
+      return;
+    }
+    try {
+      if (Durations.parse(text).isNegative()) {
+        c.error(field, "must not be negative");
+      }
+    } catch (IllegalArgumentException e) {
+      c.error(field, e.getMessage());
+    }
+  }
+
+  private static void percentage(Check c, String field, Percent p) {
+    if (p != null && p.getValue() != null && (p.getValue() < 0 || p.getValue() > 100)) {
+      c.error(field, "must be between 0 and 100, got " + p.getValue());
+    }
+  }
+
+  private static void nonNegative(Check c, String field, Number n) {
+    if (n != null && n.longValue() < 0) {
+      c.error(field, "must not be negative, got " + n);
+    }
+  }
+
+  /** Collects the findings of one object. */
+  private record Check(String object, List<Finding> out) {
+    void error(String field, String message) {
+      out.add(new Finding(Severity.ERROR, object, field, message));
+    }
+
+    void warn(String field, String message) {
+      out.add(new Finding(Severity.WARNING, object, field, message));
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.qmesh.pilot.model;
+
+import io.fabric8.istio.api.api.networking.v1alpha3.DestinationRule;
+import io.fabric8.istio.api.api.networking.v1alpha3.Gateway;
+import io.fabric8.istio.api.api.networking.v1alpha3.VirtualService;
+import io.qmesh.api.MeshNames;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Everything translation needs, immutable and resolved: the services with their endpoints, and the
+ * routing config. A new one is built on every change; readers never see a half-applied state.
+ */
+public record MeshSnapshot(
+    long version,
+    List<MeshService> services,
+    List<Workload> workloads,
+    List<Named<VirtualService>> virtualServices,
+    List<Named<DestinationRule>> destinationRules,
+    List<Named<Gateway>> gateways) {
+
+  public MeshSnapshot {
+    services = services.stream().sorted(Comparator.comparing(MeshService::hostname)).toList();
+    workloads = List.copyOf(workloads);
+    Comparator<Named<?>> order =
+        Comparator.<Named<?>>comparingLong(Named::created)
+            .thenComparing(Named::namespace)
+            .thenComparing(Named::name);
+    virtualServices = virtualServices.stream().sorted(order).toList();
+    destinationRules = destinationRules.stream().sorted(order).toList();
+    gateways = gateways.stream().sorted(order).toList();
+  }
+
+  /** An empty mesh. */
+  public static MeshSnapshot empty() {
+    return new MeshSnapshot(0, List.of(), List.of(), List.of(), List.of(), List.of());
+  }
+
+  /** Services by hostname. */
+  public Map<String, MeshService> byHost() {
+    return services.stream()
+        .collect(Collectors.toMap(MeshService::hostname, Function.identity(), (a, b) -> a));
+  }
+
+  /** The service with this hostname. */
+  public Optional<MeshService> service(String hostname) {
+    return services.stream().filter(s -> s.hostname().equals(hostname)).findFirst();
+  }
+
+  /**
+   * Resolves a host as written in config in {@code namespace}: a short name ({@code reviews}) is
+   * {@code reviews.<namespace>.svc.cluster.local}; a name with dots is taken as written.
+   */
+  public static String resolveHost(String host, String namespace) {
+    if (host.contains(".") || host.startsWith("*")) {
+      return host;
+    }
+    return MeshNames.serviceFqdn(host, namespace);
+  }
+
+  /** The endpoints of a service port. */
+  public List<Endpoint> endpoints(MeshService service, ServicePort port) {
+    List<Endpoint> out = new ArrayList<>();
+    for (Workload w : service.staticEndpoints()) {
+      out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
+    }
+    if (service.selector() != null) {
+      for (Workload w : workloads) {
+        if (w.namespace().equals(service.namespace()) && w.matches(service.selector())) {
+          out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
+        }
+      }
+    }
+    out.sort(Comparator.comparing(Endpoint::address).thenComparingInt(Endpoint::port));
+    return out;
+  }
+
+  /**
+   * The DestinationRule for a host as a proxy in {@code proxyNamespace} sees it: Istio looks in the
+   * proxy's namespace, then the service's, then the root namespace.
+   */
+  public Optional<Named<DestinationRule>> destinationRule(
+      String hostname, String proxyNamespace, String serviceNamespace) {
+    for (String ns : List.of(proxyNamespace, serviceNamespace, MeshNames.ROOT_NAMESPACE)) {
+      for (Named<DestinationRule> dr : destinationRules) {
+        if (dr.namespace().equals(ns)
+            && resolveHost(dr.spec().getHost(), dr.namespace()).equals(hostname)) {
+          return Optional.of(dr);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The workloads (and so the services) a proxy stands for. */
+  public List<MeshService> servicesOf(ProxyNode proxy) {
+    return services.stream()
+        .filter(
+            s ->
+                s.namespace().equals(proxy.namespace())
+                    && s.selector() != null
+                    && !s.selector().isEmpty())
+        .filter(s -> proxy.labels().entrySet().containsAll(s.selector().entrySet()))
+        .toList();
+  }
+}

@@ -1,0 +1,40 @@
+package io.qmesh.pilot.translate;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+
+/**
+ * Envoy resources as JSON, with every typed config pilot writes resolvable (config dumps, goldens).
+ */
+public final class EnvoyJson {
+
+  public static final JsonFormat.TypeRegistry TYPES =
+      JsonFormat.TypeRegistry.newBuilder()
+          .add(HttpConnectionManager.getDescriptor())
+          .add(Router.getDescriptor())
+          .add(HTTPFault.getDescriptor())
+          .add(TcpProxy.getDescriptor())
+          .add(PreviousHostsPredicate.getDescriptor())
+          .add(HttpProtocolOptions.getDescriptor())
+          .build();
+
+  private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
+
+  private EnvoyJson() {}
+
+  public static String print(Message m) {
+    try {
+      return PRINTER.print(m);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(
+          "cannot print " + m.getDescriptorForType().getFullName() + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package io.qmesh.pilot.translate;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.qmesh.pilot.model.MeshService;
+import io.qmesh.pilot.model.MeshSnapshot;
+import io.qmesh.pilot.model.ProxyNode;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Pure translation: the Envoy resources a proxy receives for a mesh snapshot. No I/O, no state; the
+ * same inputs always give the same output, which the golden tests pin down.
+ */
+public final class Translator {
+
+  private Translator() {}
+
+  public static ProxyResources translate(ProxyNode proxy, MeshSnapshot mesh) {
+    List<Cluster> clusters = new ArrayList<>();
+    List<ClusterLoadAssignment> endpoints = new ArrayList<>();
+    for (Clusters.Spec spec : Clusters.outboundSpecs(mesh, proxy)) {
+      var all = mesh.endpoints(spec.service(), spec.port());
+      var selected = Endpoints.inSubset(all, spec.subsetLabels());
+      if (spec.service().resolution() == MeshService.Resolution.DNS && selected.isEmpty()) {
+        // A DNS ServiceEntry without endpoints resolves its own host name, as in Istio.
+        selected =
+            List.of(
+                new io.qmesh.pilot.model.Endpoint(
+                    spec.service().hostname(), spec.port().targetPort(), java.util.Map.of(), ""));
+      }
+      clusters.add(Clusters.outbound(mesh, proxy, spec, selected));
+      if (spec.service().resolution() == MeshService.Resolution.STATIC) {
+        endpoints.add(Endpoints.assignment(spec.name(), selected));
+      }
+    }
+    if (!proxy.proxyless()) {
+      clusters.addAll(Clusters.builtIn());
+    }
+    Set<String> names = new HashSet<>();
+    clusters.forEach(c -> names.add(c.getName()));
+    List<Listener> listeners = new ArrayList<>();
+    List<RouteConfiguration> routes = new ArrayList<>();
+    if (proxy.proxyless()) {
+      Proxyless.generate(mesh, proxy, names, listeners, routes);
+    } else if (proxy.type() == ProxyNode.Type.ROUTER) {
+      Gateways.generate(mesh, proxy, names, listeners, routes);
+    } else {
+      Sidecars.generate(mesh, proxy, names, listeners, routes, clusters);
+    }
+    return new ProxyResources(listeners, routes, clusters, endpoints);
+  }
+}
