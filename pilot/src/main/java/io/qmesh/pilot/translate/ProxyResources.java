@@ -32,7 +32,19 @@ public record ProxyResources(
             .toList();
   }
 
-  /** A digest of one type's resources: equal content, equal version, so unchanged means no push. */
+  /**
+   * A digest of all four types: equal content, equal version, so an unchanged proxy gets no push.
+   */
+  public String version() {
+    List<Message> all = new java.util.ArrayList<>();
+    all.addAll(listeners);
+    all.addAll(routes);
+    all.addAll(clusters);
+    all.addAll(endpoints);
+    return version(all);
+  }
+
+  /** A digest of resources. */
   public static String version(List<? extends Message> resources) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");

@@ -3,15 +3,11 @@ package io.qmesh.pilot.translate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.protobuf.Message;
 import io.qmesh.api.config.ConfigParser;
 import io.qmesh.pilot.ingest.LocalConfigStore;
 import io.qmesh.pilot.model.MeshSnapshot;
 import io.qmesh.pilot.model.SnapshotBuilder;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -127,21 +123,8 @@ class GoldenTest {
   }
 
   static String render(ProxyResources r) throws IOException {
-    ObjectNode root = JSON.createObjectNode();
-    add(root.putArray("listeners"), r.listeners());
-    add(root.putArray("routes"), r.routes());
-    add(root.putArray("clusters"), r.clusters());
-    add(root.putArray("endpoints"), r.endpoints());
-    return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
-  }
-
-  private static void add(ArrayNode array, List<? extends Message> messages) {
-    for (Message m : messages) {
-      try {
-        array.add(JSON.readTree(EnvoyJson.print(m)));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
+    return JSON.writerWithDefaultPrettyPrinter()
+            .writeValueAsString(io.qmesh.pilot.debug.DebugResource.render(r))
+        + "\n";
   }
 }

@@ -1,0 +1,94 @@
+package io.qmesh.pilot;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.qmesh.pilot.ingest.ConfigStore;
+import io.qmesh.pilot.ingest.LocalConfigStore;
+import io.qmesh.pilot.xds.ProxyTracker;
+import io.qmesh.pilot.xds.PushScheduler;
+import io.qmesh.pilot.xds.WorkloadRegistry;
+import io.qmesh.pilot.xds.XdsServer;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The composition root: the one place the pipeline's stages are built and wired. Ingest (the store)
+ * and the registry feed the push scheduler, which translates and hands snapshots to the xDS
+ * server's cache; the tracker tells the scheduler and registry who is connected.
+ */
+@Singleton
+public class Pilot {
+
+  private final ScheduledExecutorService exec =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "pilot-push");
+            t.setDaemon(true);
+            return t;
+          });
+  private final ConfigStore store;
+  private final WorkloadRegistry registry;
+  private final PushScheduler scheduler;
+  private final ProxyTracker tracker;
+  private final XdsServer xds;
+
+  public Pilot(PilotConfig config, MeterRegistry metrics) {
+    SimpleCache<String> cache = new SimpleCache<>(Node::getId);
+    this.store = new LocalConfigStore(Path.of(config.stateDir(), "config"));
+    PushScheduler[] ref = new PushScheduler[1];
+    this.registry =
+        new WorkloadRegistry(exec, config.registrationGrace(), () -> ref[0].requestPush());
+    this.scheduler = new PushScheduler(exec, store, registry, cache, config.debounce(), metrics);
+    ref[0] = scheduler;
+    store.onChange(scheduler::requestPush);
+    this.tracker =
+        new ProxyTracker(
+            node -> {
+              registry.connected(node);
+              scheduler.connected(node);
+            },
+            node -> {
+              registry.disconnected(node);
+              scheduler.disconnected(node);
+            },
+            metrics);
+    this.xds = new XdsServer(config.xdsHost(), config.xdsPort(), cache, tracker);
+    scheduler.start();
+  }
+
+  void onStart(@Observes StartupEvent event) {
+    // Creating the bean (above) starts serving; observing startup makes it eager.
+  }
+
+  void onStop(@Observes ShutdownEvent event) {
+    xds.close();
+    exec.shutdownNow();
+  }
+
+  @Produces
+  ConfigStore store() {
+    return store;
+  }
+
+  @Produces
+  PushScheduler scheduler() {
+    return scheduler;
+  }
+
+  @Produces
+  ProxyTracker tracker() {
+    return tracker;
+  }
+
+  @Produces
+  XdsServer xds() {
+    return xds;
+  }
+}

@@ -1,0 +1,202 @@
+package io.qmesh.pilot.xds;
+
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Status;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.qmesh.pilot.model.ProxyNode;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * Knows every proxy connected over ADS: its node, its streams, and per resource type what was sent
+ * and what it ACKed or NACKed. java-control-plane calls it on every stream event.
+ */
+public final class ProxyTracker implements DiscoveryServerCallbacks {
+
+  private static final Logger LOG = Logger.getLogger(ProxyTracker.class);
+
+  /** Per resource type: what pilot sent, and the proxy's last answer. */
+  public static final class TypeState {
+    volatile String sentVersion = "";
+    volatile String sentNonce = "";
+    volatile String ackedVersion = "";
+    volatile Nack lastNack;
+
+    public String sentVersion() {
+      return sentVersion;
+    }
+
+    public String ackedVersion() {
+      return ackedVersion;
+    }
+
+    public Nack lastNack() {
+      return lastNack;
+    }
+  }
+
+  /** A rejected config: its version and the proxy's reason. */
+  public record Nack(String version, String error, Instant at) {}
+
+  /** One connected proxy. */
+  public static final class Connection {
+    final ProxyNode node;
+    final Instant connectedAt = Instant.now();
+    final Set<Long> streams = ConcurrentHashMap.newKeySet();
+    final Map<String, TypeState> types = new ConcurrentHashMap<>();
+
+    Connection(ProxyNode node) {
+      this.node = node;
+    }
+
+    public ProxyNode node() {
+      return node;
+    }
+
+    public Instant connectedAt() {
+      return connectedAt;
+    }
+
+    public Map<String, TypeState> types() {
+      return types;
+    }
+  }
+
+  private final Map<Long, Connection> byStream = new ConcurrentHashMap<>();
+  private final Map<String, Connection> byId = new ConcurrentHashMap<>();
+  private final Consumer<ProxyNode> onConnect;
+  private final Consumer<ProxyNode> onDisconnect;
+  private final MeterRegistry metrics;
+
+  public ProxyTracker(
+      Consumer<ProxyNode> onConnect, Consumer<ProxyNode> onDisconnect, MeterRegistry metrics) {
+    this.onConnect = onConnect;
+    this.onDisconnect = onDisconnect;
+    this.metrics = metrics;
+    metrics.gaugeMapSize("pilot_xds", List.of(), byId);
+  }
+
+  /** The connected proxies. */
+  public List<Connection> connections() {
+    return List.copyOf(byId.values());
+  }
+
+  public java.util.Optional<Connection> connection(String id) {
+    return java.util.Optional.ofNullable(byId.get(id));
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+    Connection c = byStream.get(streamId);
+    if (c == null) {
+      if (!request.hasNode() || request.getNode().getId().isEmpty()) {
+        throw new RequestException(
+            Status.INVALID_ARGUMENT.withDescription(
+                "the first request of a stream must carry the node"));
+      }
+      ProxyNode node;
+      try {
+        node = ProxyNode.from(request.getNode());
+      } catch (IllegalArgumentException e) {
+        metrics.counter("pilot_xds_rejected_connections").increment();
+        throw new RequestException(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
+      }
+      boolean first = !byId.containsKey(node.id());
+      c = byId.computeIfAbsent(node.id(), id -> new Connection(node));
+      c.streams.add(streamId);
+      byStream.put(streamId, c);
+      if (first) {
+        LOG.infof("proxy connected: %s", node.id());
+        onConnect.accept(node);
+      }
+    }
+    TypeState t = c.types.computeIfAbsent(request.getTypeUrl(), k -> new TypeState());
+    if (request.hasErrorDetail()) {
+      t.lastNack =
+          new Nack(request.getVersionInfo(), request.getErrorDetail().getMessage(), Instant.now());
+      metrics
+          .counter("pilot_total_xds_rejects", "type", shortType(request.getTypeUrl()))
+          .increment();
+      LOG.warnf(
+          "proxy %s rejected %s version %s: %s",
+          c.node.id(),
+          shortType(request.getTypeUrl()),
+          t.sentVersion,
+          request.getErrorDetail().getMessage());
+    } else if (!request.getResponseNonce().isEmpty()
+        && request.getResponseNonce().equals(t.sentNonce)) {
+      t.ackedVersion = request.getVersionInfo();
+    }
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
+      throws RequestException {
+    throw new RequestException(
+        Status.UNIMPLEMENTED.withDescription(
+            "pilot serves state-of-the-world ADS; delta xDS is not supported"));
+  }
+
+  @Override
+  public void onV3StreamResponse(
+      long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    Connection c = byStream.get(streamId);
+    if (c != null) {
+      TypeState t = c.types.computeIfAbsent(response.getTypeUrl(), k -> new TypeState());
+      t.sentVersion = response.getVersionInfo();
+      t.sentNonce = response.getNonce();
+      metrics.counter("pilot_xds_pushes", "type", shortType(response.getTypeUrl())).increment();
+    }
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    closed(streamId);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    closed(streamId);
+  }
+
+  private void closed(long streamId) {
+    Connection c = byStream.remove(streamId);
+    if (c == null) {
+      return;
+    }
+    c.streams.remove(streamId);
+    if (c.streams.isEmpty() && byId.remove(c.node.id(), c)) {
+      LOG.infof("proxy disconnected: %s", c.node.id());
+      onDisconnect.accept(c.node);
+    }
+  }
+
+  /**
+   * {@code type.googleapis.com/envoy.config.cluster.v3.Cluster} as Istio's short names: cds, eds,
+   * lds, rds.
+   */
+  public static String shortType(String typeUrl) {
+    if (typeUrl.endsWith(".Cluster")) {
+      return "cds";
+    }
+    if (typeUrl.endsWith(".ClusterLoadAssignment")) {
+      return "eds";
+    }
+    if (typeUrl.endsWith(".Listener")) {
+      return "lds";
+    }
+    if (typeUrl.endsWith(".RouteConfiguration")) {
+      return "rds";
+    }
+    return typeUrl.substring(typeUrl.lastIndexOf('.') + 1).toLowerCase();
+  }
+}

@@ -1,0 +1,55 @@
+package io.qmesh.pilot.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/** The ADS endpoint (plaintext, 15010): java-control-plane's server over grpc-netty. */
+public final class XdsServer implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(XdsServer.class);
+
+  private final Server server;
+
+  public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(tracker), cache);
+    try {
+      server =
+          NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+              .addService(discovery.getAggregatedDiscoveryServiceImpl())
+              .permitKeepAliveTime(10, TimeUnit.SECONDS)
+              .permitKeepAliveWithoutCalls(true)
+              .build()
+              .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot serve xDS on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+    LOG.infof("xDS (ADS) listening on %s:%d", host, server.getPort());
+  }
+
+  /** The port it listens on (useful when configured as 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+  }
+}

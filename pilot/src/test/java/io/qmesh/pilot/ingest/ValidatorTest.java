@@ -1,0 +1,104 @@
+package io.qmesh.pilot.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmesh.api.config.ConfigParser;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Each validation, with the exact message a user sees. */
+class ValidatorTest {
+
+  static Stream<Arguments> cases() {
+    String vs =
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n";
+    String dr =
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n";
+    String route = "  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews}\n";
+    return Stream.of(
+        Arguments.of(
+            vs + "  http:\n  - route:\n    - destination: {host: reviews}\n",
+            "ERROR VirtualService default/r: spec.hosts: at least one host is required"),
+        Arguments.of(
+            vs + "  hosts: [reviews]\n  htpp: []\n",
+            "ERROR VirtualService default/r: spec.htpp: unknown field"),
+        Arguments.of(
+            vs
+                + "  hosts: [reviews]\n  http:\n  - match:\n    - uri: {regex: '/(unclosed'}\n    route:\n    - destination: {host: reviews}\n",
+            "ERROR VirtualService default/r: spec.http[0].match[0].uri.regex: '/(unclosed' does not compile: Unclosed group"),
+        Arguments.of(
+            vs
+                + "  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews}\n      weight: -5\n",
+            "ERROR VirtualService default/r: spec.http[0].route[0].weight: must not be negative, got -5"),
+        Arguments.of(
+            vs + route + "    timeout: 5 seconds\n",
+            "ERROR VirtualService default/r: spec.http[0].timeout: '5 seconds' is not a duration (write e.g. 500ms, 2s, 1.5s, 1m)"),
+        Arguments.of(
+            vs + route + "    retries: {attempts: 3, perTryTimeout: 2x}\n",
+            "ERROR VirtualService default/r: spec.http[0].retries.perTryTimeout: '2x' is not a duration (write e.g. 500ms, 2s, 1.5s, 1m)"),
+        Arguments.of(
+            vs + route + "    fault: {abort: {httpStatus: 700, percentage: {value: 50}}}\n",
+            "ERROR VirtualService default/r: spec.http[0].fault.abort.httpStatus: 700 is not an HTTP status between 200 and 599"),
+        Arguments.of(
+            vs + route + "    fault: {delay: {fixedDelay: 1s, percentage: {value: 150}}}\n",
+            "ERROR VirtualService default/r: spec.http[0].fault.delay.percentage: must be between 0 and 100, got 150.0"),
+        Arguments.of(
+            vs + "  hosts: [reviews]\n  http:\n  - match:\n    - uri: {prefix: /}\n",
+            "ERROR VirtualService default/r: spec.http[0]: needs a route, redirect or directResponse"),
+        Arguments.of(
+            vs
+                + "  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v9}\n",
+            "WARNING VirtualService default/r: spec.http[0].route[0].destination.subset: subset 'v9' of host reviews.default.svc.cluster.local is not defined by any DestinationRule"),
+        Arguments.of(
+            dr + "  subsets:\n  - {name: v1}\n",
+            "ERROR DestinationRule default/r: spec.host: required"),
+        Arguments.of(
+            dr + "  host: reviews\n  subsets:\n  - {name: v1}\n  - {name: v1}\n",
+            "ERROR DestinationRule default/r: spec.subsets[1].name: duplicate subset 'v1'"),
+        Arguments.of(
+            dr
+                + "  host: reviews\n  trafficPolicy: {outlierDetection: {maxEjectionPercent: 120}}\n",
+            "ERROR DestinationRule default/r: spec.trafficPolicy.outlierDetection.maxEjectionPercent: must be between 0 and 100"),
+        Arguments.of(
+            dr
+                + "  host: reviews\n  trafficPolicy: {connectionPool: {http: {http1MaxPendingRequests: -1}}}\n",
+            "ERROR DestinationRule default/r: spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests: must not be negative, got -1"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n  - port: {number: 80, protocol: HTTP}\n",
+            "ERROR Gateway default/g: spec.servers[0].hosts: at least one host is required"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: s}\nspec:\n  ports: [{number: 80, name: http}]\n",
+            "ERROR ServiceEntry default/s: spec.hosts: at least one host is required"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: w}\nspec:\n  labels: {app: a}\n",
+            "ERROR WorkloadEntry default/w: spec.address: required"),
+        Arguments.of(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: a}\n",
+            "ERROR Service default/s: spec.ports: at least one port is required"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void findsTheProblemAndNamesIt(String yaml, String expected) {
+    var objects = ConfigParser.parse(yaml, "default");
+    List<String> findings =
+        Validator.validate(objects, objects).stream().map(f -> f.severity() + " " + f).toList();
+    assertThat(findings).containsExactly(expected);
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.qmesh.pilot.ingest.ValidatorTest#valid")
+  void acceptsValidConfig(String yaml) {
+    var objects = ConfigParser.parse(yaml, "default");
+    assertThat(Validator.validate(objects, objects)).isEmpty();
+  }
+
+  static Stream<String> valid() {
+    return Stream.of(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - headers: {end-user: {exact: jason}}\n      uri: {regex: '/api/.*'}\n    route:\n    - destination: {host: reviews}\n    timeout: 0.5s\n    retries: {attempts: 3, perTryTimeout: 2s, retryOn: '5xx,503'}\n    fault: {delay: {fixedDelay: 7s, percentage: {value: 100}}}\n",
+        "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: reviews\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}\n    connectionPool: {tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}}\n    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}\n");
+  }
+}
