@@ -119,6 +119,15 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
         onConnect.accept(node);
       }
     }
+    if (!request.getNode().getId().equals(c.node.id())) {
+      // java-control-plane finds a proxy's config by the node of each request; one without it
+      // would wait forever, so say so instead.
+      throw new RequestException(
+          Status.INVALID_ARGUMENT.withDescription(
+              "every request must carry the node "
+                  + c.node.id()
+                  + " (Envoy: do not set set_node_on_first_message_only)"));
+    }
     TypeState t = c.types.computeIfAbsent(request.getTypeUrl(), k -> new TypeState());
     if (request.hasErrorDetail()) {
       t.lastNack =

@@ -71,29 +71,42 @@ public final class PushScheduler {
 
   /** Builds the first snapshot; call once at start. */
   public void start() {
-    exec.execute(this::push);
+    exec.execute(safely(this::push));
   }
 
   /** Asks for a push soon; requests during the debounce delay join it. */
   public void requestPush() {
     if (scheduled.compareAndSet(false, true)) {
-      exec.schedule(this::push, debounce.toMillis(), TimeUnit.MILLISECONDS);
+      exec.schedule(safely(this::push), debounce.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
   /** A proxy connected: give it its config at once. */
   public void connected(ProxyNode node) {
     proxies.put(node.id(), node);
-    exec.execute(() -> update(node, translate(node, mesh, new HashMap<>())));
+    exec.execute(safely(() -> update(node, translate(node, mesh, new HashMap<>()))));
   }
 
   public void disconnected(ProxyNode node) {
     proxies.remove(node.id());
     exec.execute(
-        () -> {
-          pushed.remove(node.id());
-          cache.clearSnapshot(node.id());
-        });
+        safely(
+            () -> {
+              pushed.remove(node.id());
+              cache.clearSnapshot(node.id());
+            }));
+  }
+
+  /** A task whose failure is logged and counted; the executor would swallow it silently. */
+  private Runnable safely(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        metrics.counter("pilot_total_xds_internal_errors").increment();
+        LOG.error("push task failed; proxies keep their last config", e);
+      }
+    };
   }
 
   /** What a proxy would receive now (debug). */
