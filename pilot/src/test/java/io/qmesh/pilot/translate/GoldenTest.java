@@ -20,10 +20,11 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Golden files: each input (the Bookinfo registry in {@code golden/base.yaml} plus one config)
- * applied through the real store, translated for each proxy, and compared with the reviewed JSON in
- * {@code golden/}. Every output must also pass {@link ResourceValidator}. Regenerate with {@code
- * ./mvnw -pl pilot test -Dtest=GoldenTest -Dgolden.update=true} and review the diff.
+ * Golden files: each input (the Bookinfo Services and the workloads in {@code
+ * golden/workloads.yaml}, plus one config) applied through the real store, translated for each
+ * proxy, and compared with the reviewed JSON in {@code golden/}. Every output must also pass {@link
+ * ResourceValidator}. Regenerate with {@code ./mvnw -pl pilot test -Dtest=GoldenTest
+ * -Dgolden.update=true} and review the diff.
  */
 class GoldenTest {
 
@@ -105,7 +106,12 @@ class GoldenTest {
   private void check(String config, String proxyName, Path expectedFile) throws IOException {
     Path dir = Files.createTempDirectory(tmp, "store");
     LocalConfigStore store = new LocalConfigStore(dir);
-    store.apply(ConfigParser.parse(Files.readString(GOLDEN.resolve("base.yaml")), "default"));
+    store.apply(
+        ConfigParser.parse(
+            Files.readString(Path.of("../bookinfo/platform/bookinfo-services.yaml"))
+                + "\n---\n"
+                + Files.readString(GOLDEN.resolve("workloads.yaml")),
+            "default"));
     for (String apply : config.split(java.util.regex.Pattern.quote(APPLY_SEPARATOR))) {
       store.apply(ConfigParser.parse(apply, "default"));
     }

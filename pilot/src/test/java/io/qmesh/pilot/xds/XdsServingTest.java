@@ -186,13 +186,18 @@ class XdsServingTest {
                 Map.of("QMESH_WORKLOAD_PORTS", "")));
     sidecar.close();
     // QMESH_WORKLOAD_PORTS is a struct; a plain string is ignored, so nothing registered.
-    assertThat(
-            given()
-                .get("/debug/registry")
-                .jsonPath()
-                .getList(
-                    "find { it.hostname == 'ratings.default.svc.cluster.local' }.ports[0].endpoints"))
-        .isEmpty();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        given()
+                            .get("/debug/registry")
+                            .jsonPath()
+                            .getList(
+                                "find { it.hostname == 'ratings.default.svc.cluster.local' }.ports[0].endpoints"))
+                    .isNotNull()
+                    .isEmpty());
 
     var md =
         com.google.protobuf.Struct.newBuilder()
