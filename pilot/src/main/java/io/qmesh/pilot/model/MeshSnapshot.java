@@ -41,6 +41,17 @@ public record MeshSnapshot(
     return new MeshSnapshot(0, List.of(), List.of(), List.of(), List.of(), List.of());
   }
 
+  /**
+   * Whether any VirtualService route matches on the caller's labels, so labels shape outbound
+   * config.
+   */
+  public boolean usesSourceLabels() {
+    return virtualServices.stream()
+        .flatMap(vs -> vs.spec().getHttp().stream())
+        .flatMap(r -> r.getMatch().stream())
+        .anyMatch(m -> !m.getSourceLabels().isEmpty());
+  }
+
   /** Services by hostname. */
   public Map<String, MeshService> byHost() {
     return services.stream()

@@ -32,6 +32,22 @@ public record ProxyResources(
             .toList();
   }
 
+  /** These resources and another proxy part's, together. */
+  public ProxyResources plus(ProxyResources other) {
+    return new ProxyResources(
+        concat(listeners, other.listeners),
+        concat(routes, other.routes),
+        concat(clusters, other.clusters),
+        concat(endpoints, other.endpoints));
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> out = new java.util.ArrayList<>(a.size() + b.size());
+    out.addAll(a);
+    out.addAll(b);
+    return out;
+  }
+
   /**
    * A digest of all four types: equal content, equal version, so an unchanged proxy gets no push.
    */

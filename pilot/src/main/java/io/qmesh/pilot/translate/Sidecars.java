@@ -39,8 +39,7 @@ final class Sidecars {
       ProxyNode proxy,
       Set<String> clusterNames,
       List<Listener> listeners,
-      List<RouteConfiguration> routes,
-      List<Cluster> clusters) {
+      List<RouteConfiguration> routes) {
     listeners.add(
         Listener.newBuilder()
             .setName(MeshNames.VIRTUAL_OUTBOUND)
@@ -88,7 +87,6 @@ final class Sidecars {
           }
           listeners.add(l.build());
         });
-    inbound(mesh, proxy, listeners, clusters);
   }
 
   private static RouteConfiguration outboundRoutes(
@@ -121,7 +119,7 @@ final class Sidecars {
    * virtualInbound: traffic for the sidecar's own workload, per target port, to the app on
    * localhost.
    */
-  private static void inbound(
+  static void inbound(
       MeshSnapshot mesh, ProxyNode proxy, List<Listener> listeners, List<Cluster> clusters) {
     Map<Integer, ServicePort> targets = new TreeMap<>();
     for (MeshService s : mesh.servicesOf(proxy)) {

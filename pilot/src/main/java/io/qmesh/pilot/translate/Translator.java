@@ -20,7 +20,37 @@ public final class Translator {
 
   private Translator() {}
 
+  /** Everything a proxy receives: its outbound part plus, for a sidecar, its inbound part. */
   public static ProxyResources translate(ProxyNode proxy, MeshSnapshot mesh) {
+    return outbound(proxy, mesh).plus(inbound(proxy, mesh));
+  }
+
+  /**
+   * What outbound translation depends on. Proxies with equal shapes receive equal (and shared)
+   * outbound resources, so a push translates once per shape rather than once per proxy.
+   */
+  public static String outboundShape(ProxyNode proxy, MeshSnapshot mesh) {
+    boolean labelsMatter = proxy.type() == ProxyNode.Type.ROUTER || mesh.usesSourceLabels();
+    return proxy.type()
+        + "|"
+        + proxy.proxyless()
+        + "|"
+        + proxy.namespace()
+        + (labelsMatter ? "|" + new java.util.TreeMap<>(proxy.labels()) : "");
+  }
+
+  /** A sidecar's own workload: virtualInbound and its inbound clusters; nothing for others. */
+  public static ProxyResources inbound(ProxyNode proxy, MeshSnapshot mesh) {
+    List<Listener> listeners = new ArrayList<>();
+    List<Cluster> clusters = new ArrayList<>();
+    if (proxy.type() == ProxyNode.Type.SIDECAR && !proxy.proxyless()) {
+      Sidecars.inbound(mesh, proxy, listeners, clusters);
+    }
+    return new ProxyResources(listeners, List.of(), clusters, List.of());
+  }
+
+  /** Listeners, routes, clusters and endpoints for the proxy's outgoing traffic. */
+  public static ProxyResources outbound(ProxyNode proxy, MeshSnapshot mesh) {
     List<Cluster> clusters = new ArrayList<>();
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     for (Clusters.Spec spec : Clusters.outboundSpecs(mesh, proxy)) {
@@ -50,7 +80,7 @@ public final class Translator {
     } else if (proxy.type() == ProxyNode.Type.ROUTER) {
       Gateways.generate(mesh, proxy, names, listeners, routes);
     } else {
-      Sidecars.generate(mesh, proxy, names, listeners, routes, clusters);
+      Sidecars.generate(mesh, proxy, names, listeners, routes);
     }
     return new ProxyResources(listeners, routes, clusters, endpoints);
   }

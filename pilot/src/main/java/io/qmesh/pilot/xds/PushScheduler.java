@@ -44,6 +44,9 @@ public final class PushScheduler {
   private final Map<String, ProxyNode> proxies = new ConcurrentHashMap<>();
   private final Map<String, String> pushed = new ConcurrentHashMap<>();
   private volatile MeshSnapshot mesh = MeshSnapshot.empty();
+  // Outbound parts of the current snapshot by proxy shape; used and replaced on the push thread
+  // only.
+  private Map<String, Part> parts = new HashMap<>();
 
   public PushScheduler(
       ScheduledExecutorService exec,
@@ -84,7 +87,7 @@ public final class PushScheduler {
   /** A proxy connected: give it its config at once. */
   public void connected(ProxyNode node) {
     proxies.put(node.id(), node);
-    exec.execute(safely(() -> update(node, translate(node, mesh, new HashMap<>()))));
+    exec.execute(safely(() -> update(node, outbound(node, mesh, parts), mesh)));
   }
 
   public void disconnected(ProxyNode node) {
@@ -129,10 +132,11 @@ public final class PushScheduler {
                     store.list(Optional.empty(), Optional.empty()),
                     registry.workloads());
             mesh = next;
-            Map<String, ProxyResources> memo = new HashMap<>();
+            Map<String, Part> memo = new HashMap<>();
+            parts = memo;
             int changed = 0;
             for (ProxyNode node : List.copyOf(proxies.values())) {
-              if (update(node, translate(node, next, memo))) {
+              if (update(node, outbound(node, next, memo), next)) {
                 changed++;
               }
             }
@@ -146,35 +150,66 @@ public final class PushScheduler {
     }
   }
 
-  private static ProxyResources translate(
-      ProxyNode node, MeshSnapshot mesh, Map<String, ProxyResources> memo) {
-    // Proxies of the same shape get the same resources; translate each shape once per push.
-    String shape =
-        node.type()
-            + "|"
-            + node.proxyless()
-            + "|"
-            + node.namespace()
-            + "|"
-            + new java.util.TreeMap<>(node.labels())
-            + "|"
-            + new java.util.TreeMap<>(node.appPorts());
-    return memo.computeIfAbsent(shape, k -> Translator.translate(node, mesh));
+  /** A translated part of a proxy's config, with each type's digest computed once. */
+  private record Part(ProxyResources r, String lv, String rv, String cv, String ev) {
+    static Part of(ProxyResources r) {
+      return new Part(
+          r,
+          ProxyResources.version(r.listeners()),
+          ProxyResources.version(r.routes()),
+          ProxyResources.version(r.clusters()),
+          ProxyResources.version(r.endpoints()));
+    }
   }
 
-  private boolean update(ProxyNode node, ProxyResources r) {
-    // One version for all types, over all of them: a change to any type re-sends every type.
-    // Per-type versions would starve clients that re-subscribe to a resource at an unchanged
-    // version (grpc-java drops clusters no route uses and asks again when a route does).
-    String version = r.version();
-    if (version.equals(pushed.get(node.id()))) {
+  private static Part outbound(ProxyNode node, MeshSnapshot mesh, Map<String, Part> memo) {
+    return memo.computeIfAbsent(
+        Translator.outboundShape(node, mesh), k -> Part.of(Translator.outbound(node, mesh)));
+  }
+
+  private boolean update(ProxyNode node, Part out, MeshSnapshot mesh) {
+    Part in = Part.of(Translator.inbound(node, mesh));
+    String lv = out.lv() + in.lv();
+    String rv = out.rv() + in.rv();
+    String cv = out.cv() + in.cv();
+    String ev = out.ev() + in.ev();
+    if (node.proxyless()) {
+      // One version for every type: grpc-java drops clusters no route uses and re-subscribes to
+      // them at an unchanged version, which java-control-plane's SotW cache would never answer.
+      // Envoy asks for all clusters (wildcard) and never drops one that exists, so sidecars and
+      // gateways keep per-type versions and are only sent the types that changed.
+      lv = rv = cv = ev = lv + rv + cv + ev;
+    }
+    String key = lv + "/" + rv + "/" + cv + "/" + ev;
+    if (key.equals(pushed.get(node.id()))) {
       return false;
     }
+    ProxyResources r = out.r();
+    ProxyResources i = in.r();
     cache.setSnapshot(
         node.id(),
         Snapshot.create(
-            r.clusters(), r.endpoints(), r.listeners(), r.routes(), List.of(), version));
-    pushed.put(node.id(), version);
+            concat(r.clusters(), i.clusters()),
+            cv,
+            concat(r.endpoints(), i.endpoints()),
+            ev,
+            concat(r.listeners(), i.listeners()),
+            lv,
+            concat(r.routes(), i.routes()),
+            rv,
+            List.of(),
+            ""));
+    pushed.put(node.id(), key);
     return true;
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    if (b.isEmpty()) {
+      return a;
+    }
+    List<T> all = new java.util.ArrayList<>(a.size() + b.size());
+    all.addAll(a);
+    all.addAll(b);
+    return all;
   }
 }

@@ -1,7 +1,9 @@
 package io.qmesh.pilot.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -19,7 +21,13 @@ public final class XdsServer implements AutoCloseable {
   private final Server server;
 
   public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(tracker), cache);
+    // The cached serializer packs a resource into Any once, however many proxies share it.
+    V3DiscoveryServer discovery =
+        new V3DiscoveryServer(
+            List.of(tracker),
+            cache,
+            new DefaultExecutorGroup(),
+            new CachedProtoResourcesSerializer());
     try {
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
