@@ -39,6 +39,24 @@ public final class Translator {
         + (labelsMatter ? "|" + new java.util.TreeMap<>(proxy.labels()) : "");
   }
 
+  /**
+   * What inbound translation depends on: the target ports the proxy's workload serves, their
+   * protocols and the app ports they go to. Proxies with equal keys get equal inbound resources.
+   */
+  public static String inboundKey(ProxyNode proxy, MeshSnapshot mesh) {
+    if (proxy.type() != ProxyNode.Type.SIDECAR || proxy.proxyless()) {
+      return "";
+    }
+    java.util.TreeMap<Integer, String> ports = new java.util.TreeMap<>();
+    for (var s : mesh.servicesOf(proxy)) {
+      for (var p : s.ports()) {
+        ports.putIfAbsent(
+            p.targetPort(), p.protocol().isHttp() + ">" + proxy.appPort(p.targetPort()));
+      }
+    }
+    return ports.toString();
+  }
+
   /** A sidecar's own workload: virtualInbound and its inbound clusters; nothing for others. */
   public static ProxyResources inbound(ProxyNode proxy, MeshSnapshot mesh) {
     List<Listener> listeners = new ArrayList<>();

@@ -44,9 +44,8 @@ public final class PushScheduler {
   private final Map<String, ProxyNode> proxies = new ConcurrentHashMap<>();
   private final Map<String, String> pushed = new ConcurrentHashMap<>();
   private volatile MeshSnapshot mesh = MeshSnapshot.empty();
-  // Outbound parts of the current snapshot by proxy shape; used and replaced on the push thread
-  // only.
-  private Map<String, Part> parts = new HashMap<>();
+  // Translations of the current mesh snapshot; used and replaced on the push thread only.
+  private Memo memo = new Memo();
 
   public PushScheduler(
       ScheduledExecutorService exec,
@@ -87,7 +86,7 @@ public final class PushScheduler {
   /** A proxy connected: give it its config at once. */
   public void connected(ProxyNode node) {
     proxies.put(node.id(), node);
-    exec.execute(safely(() -> update(node, outbound(node, mesh, parts), mesh)));
+    exec.execute(safely(() -> update(node, mesh, memo)));
   }
 
   public void disconnected(ProxyNode node) {
@@ -132,11 +131,11 @@ public final class PushScheduler {
                     store.list(Optional.empty(), Optional.empty()),
                     registry.workloads());
             mesh = next;
-            Map<String, Part> memo = new HashMap<>();
-            parts = memo;
+            Memo fresh = new Memo();
+            memo = fresh;
             int changed = 0;
             for (ProxyNode node : List.copyOf(proxies.values())) {
-              if (update(node, outbound(node, next, memo), next)) {
+              if (update(node, next, fresh)) {
                 changed++;
               }
             }
@@ -162,54 +161,49 @@ public final class PushScheduler {
     }
   }
 
-  private static Part outbound(ProxyNode node, MeshSnapshot mesh, Map<String, Part> memo) {
-    return memo.computeIfAbsent(
-        Translator.outboundShape(node, mesh), k -> Part.of(Translator.outbound(node, mesh)));
+  /** A cache snapshot shared by every proxy with the same outbound shape and inbound config. */
+  private record Shared(Snapshot snapshot, String key) {}
+
+  /** Per snapshot of the mesh, the translations made so far; used on the push thread only. */
+  private static final class Memo {
+    final Map<String, Part> outbound = new HashMap<>();
+    final Map<String, Part> inbound = new HashMap<>();
+    final Map<String, Shared> shared = new HashMap<>();
   }
 
-  private boolean update(ProxyNode node, Part out, MeshSnapshot mesh) {
-    Part in = Part.of(Translator.inbound(node, mesh));
+  private boolean update(ProxyNode node, MeshSnapshot mesh, Memo memo) {
+    String shape = Translator.outboundShape(node, mesh);
+    Part out = memo.outbound.computeIfAbsent(shape, k -> Part.of(Translator.outbound(node, mesh)));
+    String inboundKey = Translator.inboundKey(node, mesh);
+    Part in =
+        memo.inbound.computeIfAbsent(inboundKey, k -> Part.of(Translator.inbound(node, mesh)));
+    Shared shared =
+        memo.shared.computeIfAbsent(
+            shape + "#" + inboundKey, k -> share(out, in, node.proxyless()));
+    if (shared.key().equals(pushed.get(node.id()))) {
+      return false;
+    }
+    cache.setSnapshot(node.id(), shared.snapshot());
+    pushed.put(node.id(), shared.key());
+    return true;
+  }
+
+  private static Shared share(Part out, Part in, boolean proxyless) {
     String lv = out.lv() + in.lv();
     String rv = out.rv() + in.rv();
     String cv = out.cv() + in.cv();
     String ev = out.ev() + in.ev();
-    if (node.proxyless()) {
+    if (proxyless) {
       // One version for every type: grpc-java drops clusters no route uses and re-subscribes to
       // them at an unchanged version, which java-control-plane's SotW cache would never answer.
       // Envoy asks for all clusters (wildcard) and never drops one that exists, so sidecars and
       // gateways keep per-type versions and are only sent the types that changed.
       lv = rv = cv = ev = lv + rv + cv + ev;
     }
-    String key = lv + "/" + rv + "/" + cv + "/" + ev;
-    if (key.equals(pushed.get(node.id()))) {
-      return false;
-    }
-    ProxyResources r = out.r();
-    ProxyResources i = in.r();
-    cache.setSnapshot(
-        node.id(),
+    ProxyResources r = out.r().plus(in.r());
+    Snapshot snapshot =
         Snapshot.create(
-            concat(r.clusters(), i.clusters()),
-            cv,
-            concat(r.endpoints(), i.endpoints()),
-            ev,
-            concat(r.listeners(), i.listeners()),
-            lv,
-            concat(r.routes(), i.routes()),
-            rv,
-            List.of(),
-            ""));
-    pushed.put(node.id(), key);
-    return true;
-  }
-
-  private static <T> List<T> concat(List<T> a, List<T> b) {
-    if (b.isEmpty()) {
-      return a;
-    }
-    List<T> all = new java.util.ArrayList<>(a.size() + b.size());
-    all.addAll(a);
-    all.addAll(b);
-    return all;
+            r.clusters(), cv, r.endpoints(), ev, r.listeners(), lv, r.routes(), rv, List.of(), "");
+    return new Shared(snapshot, lv + "/" + rv + "/" + cv + "/" + ev);
   }
 }

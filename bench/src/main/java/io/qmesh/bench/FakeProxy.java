@@ -1,0 +1,100 @@
+package io.qmesh.bench;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One simulated sidecar on an ADS stream, subscribing as Envoy does: every cluster and listener,
+ * then the assignments and route configs by name. It ACKs each response at once and remembers, per
+ * type, the last version and when it arrived.
+ */
+final class FakeProxy {
+
+  static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+  static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+  record Seen(String version, long nanos) {}
+
+  final Map<String, Seen> seen = new ConcurrentHashMap<>();
+  private volatile boolean closing;
+  private final Node node;
+  private final StreamObserver<DiscoveryRequest> requests;
+
+  FakeProxy(
+      Channel channel,
+      String id,
+      Map<String, String> labels,
+      List<String> edsNames,
+      List<String> rdsNames) {
+    Struct.Builder lb = Struct.newBuilder();
+    labels.forEach((k, v) -> lb.putFields(k, Value.newBuilder().setStringValue(v).build()));
+    node =
+        Node.newBuilder()
+            .setId(id)
+            .setMetadata(
+                Struct.newBuilder()
+                    .putFields("LABELS", Value.newBuilder().setStructValue(lb).build()))
+            .build();
+    requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse r) {
+                    seen.put(r.getTypeUrl(), new Seen(r.getVersionInfo(), System.nanoTime()));
+                    send(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), List.of());
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    if (!closing) {
+                      System.err.println(id + ": stream failed: " + t);
+                    }
+                  }
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    send(CDS, "", "", List.of());
+    send(LDS, "", "", List.of());
+    send(EDS, "", "", edsNames);
+    send(RDS, "", "", rdsNames);
+  }
+
+  private final Map<String, List<String>> names = new ConcurrentHashMap<>();
+
+  private synchronized void send(
+      String type, String version, String nonce, List<String> resourceNames) {
+    if (!resourceNames.isEmpty()) {
+      names.put(type, resourceNames);
+    }
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .setVersionInfo(version)
+            .setResponseNonce(nonce)
+            .addAllResourceNames(names.getOrDefault(type, List.of()))
+            .build());
+  }
+
+  boolean hasAll() {
+    return seen.keySet().containsAll(List.of(CDS, EDS, LDS, RDS));
+  }
+
+  void close() {
+    closing = true;
+    requests.onCompleted();
+  }
+}

@@ -1,0 +1,233 @@
+package io.qmesh.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.function.Predicate;
+
+/**
+ * Pilot's push benchmark: {@code services} services with {@code endpoints} endpoints each, and
+ * {@code proxies} simulated sidecars on ADS. Reports the initial full push, then over several
+ * rounds the time from an apply to the last proxy holding the change (a route change, then an
+ * endpoint change) with pilot's CPU per push, and pilot's heap after a full GC and its RSS.
+ *
+ * <p>Usage: {@code PilotPushBench <pilot quarkus-run.jar> [services] [endpoints] [proxies]}; {@code
+ * -Dbench.rounds=N} (default 7), {@code -Dbench.jfr=<file>} records pilot with JFR.
+ */
+public final class PilotPushBench {
+
+  public static void main(String[] args) throws Exception {
+    Path jar = Path.of(args[0]);
+    int services = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+    int endpoints = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    int proxies = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
+    int rounds = Integer.getInteger("bench.rounds", 7);
+    Path work = Files.createTempDirectory("pilot-bench-");
+    System.out.printf(
+        "pilot push benchmark: %d services x %d endpoints, %d proxies, %d cores (work dir %s)%n",
+        services, endpoints, proxies, Runtime.getRuntime().availableProcessors(), work);
+
+    try (PilotProcess pilot =
+        new PilotProcess(jar, work.resolve("state"), work.resolve("pilot.log"), jvmArgs())) {
+      long t = System.nanoTime();
+      var applied = pilot.apply(registry(services, endpoints));
+      if (applied.statusCode() != 200) {
+        throw new IllegalStateException("apply failed: " + applied.body());
+      }
+      line("apply of " + services * (1 + endpoints) + " objects", ms(t));
+
+      List<String> eds = new ArrayList<>();
+      for (int i = 0; i < services; i++) {
+        eds.add("outbound|9080||svc-" + i + ".default.svc.cluster.local");
+      }
+      List<ManagedChannel> channels = new ArrayList<>();
+      int perChannel = 20;
+      for (int c = 0; c < (proxies + perChannel - 1) / perChannel; c++) {
+        channels.add(
+            NettyChannelBuilder.forAddress("127.0.0.1", pilot.xdsPort)
+                .usePlaintext()
+                .maxInboundMessageSize(64 << 20)
+                .build());
+      }
+      double cpu0 = pilot.cpuSeconds();
+      t = System.nanoTime();
+      List<FakeProxy> fleet = new ArrayList<>();
+      for (int i = 0; i < proxies; i++) {
+        String id =
+            "sidecar~10.9."
+                + (i / 250)
+                + "."
+                + (i % 250)
+                + "~wl-"
+                + i
+                + ".default~default.svc.cluster.local";
+        fleet.add(
+            new FakeProxy(
+                channels.get(i / perChannel),
+                id,
+                Map.of("app", "svc-" + (i % services), "version", "v1"),
+                eds,
+                List.of("9080")));
+      }
+      awaitAll(fleet, FakeProxy::hasAll, 600);
+      line(
+          "initial push: connect " + proxies + " proxies to the last holding all four types",
+          ms(t));
+      line("  pilot CPU for it", (pilot.cpuSeconds() - cpu0) * 1000);
+
+      measure(
+          pilot,
+          fleet,
+          FakeProxy.RDS,
+          "route change (a VirtualService timeout)",
+          rounds,
+          r ->
+              """
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: {name: svc-0}
+          spec:
+            hosts: [svc-0]
+            http:
+            - route:
+              - destination: {host: svc-0}
+              timeout: %ds
+          """
+                  .formatted(r + 1));
+      measure(
+          pilot,
+          fleet,
+          FakeProxy.EDS,
+          "endpoint change (a WorkloadEntry added)",
+          rounds,
+          r ->
+              """
+          apiVersion: networking.istio.io/v1
+          kind: WorkloadEntry
+          metadata: {name: extra-%d}
+          spec:
+            address: 10.200.0.%d
+            labels: {app: svc-1}
+          """
+                  .formatted(r, r + 1));
+
+      System.out.printf(
+          "pilot heap after full GC: %.0f MiB; RSS: %.0f MiB%n",
+          pilot.heapAfterGcMiB(), pilot.rssMiB());
+      fleet.forEach(FakeProxy::close);
+      for (ManagedChannel ch : channels) {
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * Applies {@code rounds} changes one after another and reports the median and worst time from the
+   * apply to the last proxy holding the change, and pilot's CPU per push.
+   */
+  private static void measure(
+      PilotProcess pilot,
+      List<FakeProxy> fleet,
+      String type,
+      String what,
+      int rounds,
+      IntFunction<String> change)
+      throws Exception {
+    List<Long> times = new ArrayList<>();
+    double cpu = 0;
+    for (int r = 0; r < rounds; r++) {
+      Map<FakeProxy, String> before = new HashMap<>();
+      fleet.forEach(p -> before.put(p, p.seen.get(type).version()));
+      double cpu0 = pilot.cpuSeconds();
+      long start = System.nanoTime();
+      var response = pilot.apply(change.apply(r));
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("apply failed: " + response.body());
+      }
+      awaitAll(fleet, p -> !p.seen.get(type).version().equals(before.get(p)), 600);
+      long last = fleet.stream().mapToLong(p -> p.seen.get(type).nanos()).max().orElseThrow();
+      times.add(Math.round((last - start) / 1e6));
+      cpu += pilot.cpuSeconds() - cpu0;
+      Thread.sleep(300);
+    }
+    List<Long> sorted = times.stream().sorted().toList();
+    System.out.printf(
+        "%s, apply to last of %d proxies: median %d ms, worst %d ms; pilot CPU %.0f ms per push (rounds: %s)%n",
+        what,
+        fleet.size(),
+        sorted.get(sorted.size() / 2),
+        sorted.get(sorted.size() - 1),
+        cpu * 1000 / rounds,
+        times);
+  }
+
+  /** Pilot's JVM options; {@code -Dbench.jfr=<file>} adds a flight recording for profiling. */
+  private static String[] jvmArgs() {
+    String jfr = System.getProperty("bench.jfr");
+    return jfr == null
+        ? new String[] {"-XX:+UseParallelGC"}
+        : new String[] {
+          "-XX:+UseParallelGC",
+          "-XX:StartFlightRecording=dumponexit=true,filename=" + jfr + ",settings=profile"
+        };
+  }
+
+  private static String registry(int services, int endpoints) {
+    StringBuilder y = new StringBuilder();
+    for (int i = 0; i < services; i++) {
+      y.append("---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-")
+          .append(i)
+          .append("}\nspec:\n  selector: {app: svc-")
+          .append(i)
+          .append("}\n  ports: [{name: http, port: 9080}]\n");
+      for (int e = 0; e < endpoints; e++) {
+        int n = i * endpoints + e;
+        y.append(
+                "---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: svc-")
+            .append(i)
+            .append('-')
+            .append(e)
+            .append("}\nspec:\n  address: 10.")
+            .append(100 + n / 65536)
+            .append('.')
+            .append((n / 256) % 256)
+            .append('.')
+            .append(n % 256)
+            .append("\n  labels: {app: svc-")
+            .append(i)
+            .append(", version: v1}\n");
+      }
+    }
+    return y.toString();
+  }
+
+  private static void awaitAll(List<FakeProxy> fleet, Predicate<FakeProxy> done, int seconds)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (!fleet.stream().allMatch(done)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            fleet.stream().filter(done.negate()).count()
+                + " proxies still waiting after "
+                + seconds
+                + " s");
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  private static double ms(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e6;
+  }
+
+  private static void line(String what, double millis) {
+    System.out.printf("%-72s %8.0f ms%n", what, millis);
+  }
+}
