@@ -7,10 +7,7 @@ import io.qmesh.api.MeshNames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * Everything translation needs, immutable and resolved: the services with their endpoints, and the
@@ -22,7 +19,19 @@ public record MeshSnapshot(
     List<Workload> workloads,
     List<Named<VirtualService>> virtualServices,
     List<Named<DestinationRule>> destinationRules,
-    List<Named<Gateway>> gateways) {
+    List<Named<Gateway>> gateways,
+    MeshIndex index) {
+
+  /** A snapshot; the index is built here from the services and workloads. */
+  public MeshSnapshot(
+      long version,
+      List<MeshService> services,
+      List<Workload> workloads,
+      List<Named<VirtualService>> virtualServices,
+      List<Named<DestinationRule>> destinationRules,
+      List<Named<Gateway>> gateways) {
+    this(version, services, workloads, virtualServices, destinationRules, gateways, null);
+  }
 
   public MeshSnapshot {
     services = services.stream().sorted(Comparator.comparing(MeshService::hostname)).toList();
@@ -34,6 +43,7 @@ public record MeshSnapshot(
     virtualServices = virtualServices.stream().sorted(order).toList();
     destinationRules = destinationRules.stream().sorted(order).toList();
     gateways = gateways.stream().sorted(order).toList();
+    index = new MeshIndex(services, workloads);
   }
 
   /** An empty mesh. */
@@ -52,15 +62,9 @@ public record MeshSnapshot(
         .anyMatch(m -> !m.getSourceLabels().isEmpty());
   }
 
-  /** Services by hostname. */
-  public Map<String, MeshService> byHost() {
-    return services.stream()
-        .collect(Collectors.toMap(MeshService::hostname, Function.identity(), (a, b) -> a));
-  }
-
   /** The service with this hostname. */
   public Optional<MeshService> service(String hostname) {
-    return services.stream().filter(s -> s.hostname().equals(hostname)).findFirst();
+    return Optional.ofNullable(index.service(hostname));
   }
 
   /**
@@ -80,11 +84,10 @@ public record MeshSnapshot(
     for (Workload w : service.staticEndpoints()) {
       out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
     }
-    if (service.selector() != null) {
-      for (Workload w : workloads) {
-        if (w.namespace().equals(service.namespace()) && w.matches(service.selector())) {
-          out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
-        }
+    // As in Kubernetes, a Service without a selector gets no endpoints of its own.
+    if (service.selector() != null && !service.selector().isEmpty()) {
+      for (Workload w : index.selected(service.namespace(), service.selector())) {
+        out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
       }
     }
     out.sort(Comparator.comparing(Endpoint::address).thenComparingInt(Endpoint::port));
@@ -108,15 +111,10 @@ public record MeshSnapshot(
     return Optional.empty();
   }
 
-  /** The workloads (and so the services) a proxy stands for. */
+  /** The services whose selectors a proxy's workload satisfies (sorted by hostname). */
   public List<MeshService> servicesOf(ProxyNode proxy) {
-    return services.stream()
-        .filter(
-            s ->
-                s.namespace().equals(proxy.namespace())
-                    && s.selector() != null
-                    && !s.selector().isEmpty())
-        .filter(s -> proxy.labels().entrySet().containsAll(s.selector().entrySet()))
+    return index.selecting(proxy.namespace(), proxy.labels()).stream()
+        .sorted(Comparator.comparing(MeshService::hostname))
         .toList();
   }
 }
