@@ -1,13 +1,20 @@
 package io.qmesh.bench;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import com.google.protobuf.WireFormat;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
+import io.grpc.MethodDescriptor;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +32,46 @@ final class FakeProxy {
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
   record Seen(String version, long nanos) {}
+
+  /** What a simulated proxy reads of a response: its version, type and nonce. */
+  record Header(String version, String typeUrl, String nonce) {}
+
+  /**
+   * The ADS method with a response reader that skips the resources: the load generator shares the
+   * cores with pilot, so it must not spend them parsing what it does not look at.
+   */
+  static final MethodDescriptor<DiscoveryRequest, Header> ADS =
+      AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().toBuilder(
+              AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
+                  .getRequestMarshaller(),
+              new MethodDescriptor.Marshaller<Header>() {
+                @Override
+                public InputStream stream(Header value) {
+                  throw new UnsupportedOperationException();
+                }
+
+                @Override
+                public Header parse(InputStream stream) {
+                  try {
+                    CodedInputStream in = CodedInputStream.newInstance(stream);
+                    String version = "";
+                    String type = "";
+                    String nonce = "";
+                    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                      switch (WireFormat.getTagFieldNumber(tag)) {
+                        case 1 -> version = in.readStringRequireUtf8();
+                        case 4 -> type = in.readStringRequireUtf8();
+                        case 5 -> nonce = in.readStringRequireUtf8();
+                        default -> in.skipField(tag);
+                      }
+                    }
+                    return new Header(version, type, nonce);
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                }
+              })
+          .build();
 
   final Map<String, Seen> seen = new ConcurrentHashMap<>();
   private volatile boolean closing;
@@ -47,25 +94,25 @@ final class FakeProxy {
                     .putFields("LABELS", Value.newBuilder().setStructValue(lb).build()))
             .build();
     requests =
-        AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .streamAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DiscoveryResponse r) {
-                    seen.put(r.getTypeUrl(), new Seen(r.getVersionInfo(), System.nanoTime()));
-                    send(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), List.of());
-                  }
+        ClientCalls.asyncBidiStreamingCall(
+            channel.newCall(ADS, CallOptions.DEFAULT),
+            new StreamObserver<Header>() {
+              @Override
+              public void onNext(Header r) {
+                seen.put(r.typeUrl(), new Seen(r.version(), System.nanoTime()));
+                send(r.typeUrl(), r.version(), r.nonce(), List.of());
+              }
 
-                  @Override
-                  public void onError(Throwable t) {
-                    if (!closing) {
-                      System.err.println(id + ": stream failed: " + t);
-                    }
-                  }
+              @Override
+              public void onError(Throwable t) {
+                if (!closing) {
+                  System.err.println(id + ": stream failed: " + t);
+                }
+              }
 
-                  @Override
-                  public void onCompleted() {}
-                });
+              @Override
+              public void onCompleted() {}
+            });
     send(CDS, "", "", List.of());
     send(LDS, "", "", List.of());
     send(EDS, "", "", edsNames);

@@ -1,9 +1,7 @@
 package io.qmesh.pilot.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
-import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -19,15 +17,12 @@ public final class XdsServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(XdsServer.class);
 
   private final Server server;
+  private final StreamExecutors senders =
+      new StreamExecutors(Runtime.getRuntime().availableProcessors());
 
   public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
-    // The cached serializer packs a resource into Any once, however many proxies share it.
     V3DiscoveryServer discovery =
-        new V3DiscoveryServer(
-            List.of(tracker),
-            cache,
-            new DefaultExecutorGroup(),
-            new CachedProtoResourcesSerializer());
+        new V3DiscoveryServer(List.of(tracker), cache, senders, new SharedResourceSerializer());
     try {
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
@@ -59,5 +54,6 @@ public final class XdsServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       server.shutdownNow();
     }
+    senders.close();
   }
 }
