@@ -1,6 +1,8 @@
 package io.qmesh.pilot.ingest;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.qmesh.api.config.ConfigException;
 import io.qmesh.api.config.ConfigKey;
 import io.qmesh.api.config.ConfigKind;
@@ -33,10 +35,15 @@ public class ConfigResource {
 
   private final ConfigStore store;
   private final String defaultNamespace;
+  private final Counter rejected;
 
-  public ConfigResource(ConfigStore store, PilotConfig config) {
+  public ConfigResource(ConfigStore store, PilotConfig config, MeterRegistry metrics) {
     this.store = store;
     this.defaultNamespace = config.defaultNamespace();
+    this.rejected =
+        Counter.builder("pilot_total_config_rejects")
+            .description("Applies and deletes rejected for invalid config")
+            .register(metrics);
   }
 
   @POST
@@ -147,7 +154,8 @@ public class ConfigResource {
     return out;
   }
 
-  private static Response errors(List<String> errors) {
+  private Response errors(List<String> errors) {
+    rejected.increment();
     return Response.status(400).entity(Map.of("errors", errors)).build();
   }
 

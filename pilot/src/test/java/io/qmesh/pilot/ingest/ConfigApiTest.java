@@ -187,5 +187,19 @@ class ConfigApiTest {
         .statusCode(200)
         .body(containsString("pilot_xds "))
         .body(containsString("pilot_push_time_seconds_count"));
+    double before = rejects();
+    given().body("kind: [").post("/apis/config").then().statusCode(400);
+    org.assertj.core.api.Assertions.assertThat(rejects()).isEqualTo(before + 1);
+  }
+
+  private static double rejects() {
+    String metrics = given().get("/metrics").asString();
+    var m =
+        java.util.regex.Pattern.compile("(?m)^pilot_total_config_rejects_total (\\S+)$")
+            .matcher(metrics);
+    org.assertj.core.api.Assertions.assertThat(m.find())
+        .as("pilot_total_config_rejects_total in /metrics")
+        .isTrue();
+    return Double.parseDouble(m.group(1));
   }
 }
