@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Finds Istio's original sample files in {@code ../shared/istio-samples} beside the repository. */
-final class IstioSamples {
+public final class IstioSamples {
   private IstioSamples() {}
 
   /** The samples folder; fails under CI when it is missing, skips (visibly) elsewhere. */
-  static Path dir() {
+  public static Path dir() {
     for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
       Path candidate = p.resolveSibling("shared").resolve("istio-samples");
       if (Files.isDirectory(candidate)) {

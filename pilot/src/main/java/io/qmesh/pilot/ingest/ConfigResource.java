@@ -82,12 +82,9 @@ public class ConfigResource {
       @PathParam("kind") String kind,
       @PathParam("namespace") String namespace,
       @PathParam("name") String name) {
-    Optional<ConfigKind> k = ConfigKind.byName(kind);
-    if (k.isEmpty()) {
-      return unknownKind(kind);
-    }
-    return Response.ok(result(store.delete(List.of(new ConfigKey(k.get(), namespace, name)))))
-        .build();
+    return withKind(
+        kind,
+        k -> Response.ok(result(store.delete(List.of(new ConfigKey(k, namespace, name))))).build());
   }
 
   @GET
@@ -99,11 +96,10 @@ public class ConfigResource {
   @GET
   @Path("config/{kind}")
   public Response list(@PathParam("kind") String kind, @QueryParam("namespace") String namespace) {
-    Optional<ConfigKind> k = ConfigKind.byName(kind);
-    if (k.isEmpty()) {
-      return unknownKind(kind);
-    }
-    return Response.ok(items(store.list(k, Optional.ofNullable(namespace)))).build();
+    return withKind(
+        kind,
+        k ->
+            Response.ok(items(store.list(Optional.of(k), Optional.ofNullable(namespace)))).build());
   }
 
   @GET
@@ -112,17 +108,19 @@ public class ConfigResource {
       @PathParam("kind") String kind,
       @PathParam("namespace") String namespace,
       @PathParam("name") String name) {
-    Optional<ConfigKind> k = ConfigKind.byName(kind);
-    if (k.isEmpty()) {
-      return unknownKind(kind);
-    }
-    ConfigKey key = new ConfigKey(k.get(), namespace, name);
-    return store
-        .get(key)
-        .map(o -> Response.ok(o.source()).build())
-        .orElseGet(
-            () ->
-                Response.status(404).entity(Map.of("errors", List.of(key + " not found"))).build());
+    return withKind(
+        kind,
+        k -> {
+          ConfigKey key = new ConfigKey(k, namespace, name);
+          return store
+              .get(key)
+              .map(o -> Response.ok(o.source()).build())
+              .orElseGet(
+                  () ->
+                      Response.status(404)
+                          .entity(Map.of("errors", List.of(key + " not found")))
+                          .build());
+        });
   }
 
   private String ns(String namespace) {
@@ -157,6 +155,12 @@ public class ConfigResource {
   private Response errors(List<String> errors) {
     rejected.increment();
     return Response.status(400).entity(Map.of("errors", errors)).build();
+  }
+
+  /** Answers with {@code then} for a known kind name, or 404 naming the unknown one. */
+  private static Response withKind(
+      String kind, java.util.function.Function<ConfigKind, Response> then) {
+    return ConfigKind.byName(kind).map(then).orElseGet(() -> unknownKind(kind));
   }
 
   private static Response unknownKind(String kind) {

@@ -93,7 +93,7 @@ class GoldenTest {
 
   @Test
   void projectCopiesAreIstiosOriginals() throws IOException {
-    Path originals = io.qmesh.pilot.IstioSamples.dir().resolve("bookinfo/networking");
+    Path originals = io.qmesh.api.config.IstioSamples.dir().resolve("bookinfo/networking");
     try (Stream<Path> files = Files.list(originals)) {
       for (Path original : files.sorted().toList()) {
         assertThat(SAMPLES.resolve(original.getFileName()))
