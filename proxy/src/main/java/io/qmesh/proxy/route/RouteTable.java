@@ -1,0 +1,235 @@
+package io.qmesh.proxy.route;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * An Envoy route configuration compiled into an immutable matcher. The virtual host is chosen by
+ * the request's authority as Envoy chooses it (exact domain, then the longest {@code *.suffix},
+ * then the longest {@code prefix.*}, then {@code *}); within it the first matching route wins.
+ * Built once per config change and swapped in whole; matching allocates nothing per request.
+ */
+public final class RouteTable {
+
+  /** A virtual host's routes. */
+  record VHost(String name, List<CompiledRoute> routes) {}
+
+  /** A match: the virtual host's name and the route. */
+  public record Matched(String virtualHost, CompiledRoute route) {}
+
+  private final String name;
+  private final Map<String, VHost> exact;
+  private final List<Map.Entry<String, VHost>> suffixes;
+  private final List<Map.Entry<String, VHost>> prefixes;
+  private final VHost any;
+
+  private RouteTable(
+      String name,
+      Map<String, VHost> exact,
+      List<Map.Entry<String, VHost>> suffixes,
+      List<Map.Entry<String, VHost>> prefixes,
+      VHost any) {
+    this.name = name;
+    this.exact = exact;
+    this.suffixes = suffixes;
+    this.prefixes = prefixes;
+    this.any = any;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /**
+   * @throws RouteConfigException naming the route config, virtual host and route at fault
+   */
+  public static RouteTable compile(RouteConfiguration rc) {
+    Map<String, VHost> exact = new HashMap<>();
+    List<Map.Entry<String, VHost>> suffixes = new ArrayList<>();
+    List<Map.Entry<String, VHost>> prefixes = new ArrayList<>();
+    VHost any = null;
+    for (VirtualHost vh : rc.getVirtualHostsList()) {
+      String where = "route config " + rc.getName() + " virtual host " + vh.getName();
+      List<CompiledRoute> routes = new ArrayList<>();
+      for (int i = 0; i < vh.getRoutesCount(); i++) {
+        routes.add(route(vh.getRoutes(i), where + " route " + i));
+      }
+      VHost host = new VHost(vh.getName(), List.copyOf(routes));
+      for (String d : vh.getDomainsList()) {
+        String domain = d.toLowerCase(Locale.ROOT);
+        if (domain.equals("*")) {
+          any = host;
+        } else if (domain.startsWith("*")) {
+          suffixes.add(Map.entry(domain.substring(1), host));
+        } else if (domain.endsWith("*")) {
+          prefixes.add(Map.entry(domain.substring(0, domain.length() - 1), host));
+        } else if (exact.putIfAbsent(domain, host) != null) {
+          throw new RouteConfigException(where + ": domain " + d + " is in two virtual hosts");
+        }
+      }
+    }
+    Comparator<Map.Entry<String, VHost>> longestFirst =
+        Comparator.comparingInt((Map.Entry<String, VHost> e) -> e.getKey().length()).reversed();
+    suffixes.sort(longestFirst);
+    prefixes.sort(longestFirst);
+    return new RouteTable(
+        rc.getName(), Map.copyOf(exact), List.copyOf(suffixes), List.copyOf(prefixes), any);
+  }
+
+  /** The virtual host and first route matching the request, if any (none means 404, NR). */
+  public Optional<Matched> match(Request request) {
+    VHost vh =
+        virtualHost(
+            request.authority() == null ? "" : request.authority().toLowerCase(Locale.ROOT));
+    if (vh == null) {
+      return Optional.empty();
+    }
+    for (CompiledRoute r : vh.routes()) {
+      if (r.matches().test(request)) {
+        return Optional.of(new Matched(vh.name(), r));
+      }
+    }
+    return Optional.empty();
+  }
+
+  private VHost virtualHost(String authority) {
+    VHost vh = exact.get(authority);
+    if (vh != null) {
+      return vh;
+    }
+    for (var e : suffixes) {
+      if (authority.endsWith(e.getKey())) {
+        return e.getValue();
+      }
+    }
+    for (var e : prefixes) {
+      if (authority.startsWith(e.getKey())) {
+        return e.getValue();
+      }
+    }
+    return any;
+  }
+
+  private static CompiledRoute route(Route r, String where) {
+    Predicate<Request> match = match(r.getMatch(), where);
+    Action action;
+    Duration timeout = null;
+    io.envoyproxy.envoy.config.route.v3.RetryPolicy retry = null;
+    switch (r.getActionCase()) {
+      case ROUTE -> {
+        RouteAction a = r.getRoute();
+        action =
+            switch (a.getClusterSpecifierCase()) {
+              case CLUSTER -> new Action.ToCluster(a.getCluster());
+              case WEIGHTED_CLUSTERS -> weighted(a.getWeightedClusters(), where);
+              default ->
+                  throw new RouteConfigException(
+                      where + ": unsupported cluster specifier " + a.getClusterSpecifierCase());
+            };
+        if (a.hasTimeout()) {
+          timeout = Duration.ofSeconds(a.getTimeout().getSeconds(), a.getTimeout().getNanos());
+        }
+        retry = a.hasRetryPolicy() ? a.getRetryPolicy() : null;
+      }
+      case REDIRECT -> {
+        var rd = r.getRedirect();
+        int status =
+            switch (rd.getResponseCode()) {
+              case FOUND -> 302;
+              case SEE_OTHER -> 303;
+              case TEMPORARY_REDIRECT -> 307;
+              case PERMANENT_REDIRECT -> 308;
+              default -> 301;
+            };
+        action =
+            new Action.Redirect(
+                status,
+                rd.getSchemeRedirect(),
+                rd.getHostRedirect(),
+                rd.getPortRedirect(),
+                rd.getPathRedirect());
+      }
+      case DIRECT_RESPONSE ->
+          action =
+              new Action.Direct(
+                  r.getDirectResponse().getStatus(),
+                  r.getDirectResponse().getBody().getInlineString());
+      default ->
+          throw new RouteConfigException(where + ": unsupported action " + r.getActionCase());
+    }
+    return new CompiledRoute(r.getName(), match, action, timeout, retry);
+  }
+
+  private static Action weighted(WeightedCluster wc, String where) {
+    List<String> names = new ArrayList<>();
+    int[] cumulative = new int[wc.getClustersCount()];
+    int total = 0;
+    for (int i = 0; i < wc.getClustersCount(); i++) {
+      var c = wc.getClusters(i);
+      total += c.getWeight().getValue();
+      cumulative[i] = total;
+      names.add(c.getName());
+    }
+    if (total <= 0) {
+      throw new RouteConfigException(where + ": weighted clusters with no weight");
+    }
+    return new Action.Weighted(List.copyOf(names), cumulative);
+  }
+
+  private static Predicate<Request> match(RouteMatch m, String where) {
+    boolean caseSensitive = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
+    Predicate<String> path =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> {
+            String prefix = m.getPrefix();
+            yield caseSensitive
+                ? p -> p.startsWith(prefix)
+                : p -> p.regionMatches(true, 0, prefix, 0, prefix.length());
+          }
+          case PATH -> {
+            String exact = m.getPath();
+            yield caseSensitive ? p -> p.equals(exact) : p -> p.equalsIgnoreCase(exact);
+          }
+          case SAFE_REGEX -> {
+            Pattern p = Matchers.regex(m.getSafeRegex().getRegex(), where);
+            Pattern compiled =
+                caseSensitive ? p : Pattern.compile(p.pattern(), Pattern.CASE_INSENSITIVE);
+            yield s -> compiled.matcher(s).matches();
+          }
+          default ->
+              throw new RouteConfigException(
+                  where + ": unsupported path match " + m.getPathSpecifierCase());
+        };
+    List<Predicate<Request>> checks = new ArrayList<>();
+    m.getHeadersList().forEach(h -> checks.add(Matchers.header(h, where)));
+    m.getQueryParametersList().forEach(q -> checks.add(Matchers.query(q, where)));
+    Predicate<Request>[] all = checks.toArray(Predicate[]::new);
+    return r -> {
+      String p = r.path();
+      int q = p.indexOf('?');
+      if (!path.test(q < 0 ? p : p.substring(0, q))) {
+        return false;
+      }
+      for (Predicate<Request> c : all) {
+        if (!c.test(r)) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+}
