@@ -1,0 +1,279 @@
+package io.qmesh.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Logger;
+
+/**
+ * The proxy's side of ADS (state of the world): one stream to pilot carrying the node on every
+ * request; clusters and listeners asked for whole, assignments and route configs by the names those
+ * reference. Every update is offered to the proxy; it is ACKed when applied, NACKed with the
+ * proxy's reason otherwise, and the previous resources stay in force. When pilot is unreachable the
+ * proxy keeps what it has and reconnects with exponential backoff and full jitter.
+ */
+public final class XdsClient implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(XdsClient.class.getName());
+  static final Duration BACKOFF_BASE = Duration.ofMillis(250);
+  static final Duration BACKOFF_MAX = Duration.ofSeconds(10);
+
+  /** State per type: the last version applied, the names asked for. */
+  private static final class TypeState {
+    String version = "";
+    String nonce = "";
+    Set<String> names = new TreeSet<>();
+  }
+
+  private final ManagedChannel channel;
+  private final Node node;
+  private final Function<XdsResources, String> applier;
+  private final ScheduledExecutorService exec;
+  private final Map<XdsType, TypeState> types = new EnumMap<>(XdsType.class);
+  private volatile XdsResources accepted = XdsResources.EMPTY;
+  private StreamObserver<DiscoveryRequest> requests;
+  private int failures;
+  private volatile boolean connected;
+  private volatile boolean closed;
+
+  /**
+   * @param applier applies a candidate set of resources and returns null, or the reason it was
+   *     refused; called on {@code exec}'s thread only
+   * @param exec a single-threaded executor that runs all of this client's work, in order
+   */
+  public XdsClient(
+      String host,
+      int port,
+      Node node,
+      Function<XdsResources, String> applier,
+      ScheduledExecutorService exec) {
+    this.channel =
+        NettyChannelBuilder.forAddress(host, port)
+            .usePlaintext()
+            .maxInboundMessageSize(64 << 20)
+            .flowControlWindow(16 << 20)
+            .build();
+    this.node = node;
+    this.applier = applier;
+    this.exec = exec;
+    for (XdsType t : XdsType.values()) {
+      types.put(t, new TypeState());
+    }
+  }
+
+  /** Opens the stream. */
+  public void start() {
+    exec.execute(this::connect);
+  }
+
+  /** The resources last applied. */
+  public XdsResources resources() {
+    return accepted;
+  }
+
+  /** Whether the stream is up and has delivered at least one response. */
+  public boolean connected() {
+    return connected;
+  }
+
+  /** The version last applied for each type, for the admin endpoint. */
+  public Map<String, String> versions() {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    types.forEach((t, s) -> out.put(t.name().toLowerCase(), s.version));
+    return out;
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse r) {
+                    exec.execute(() -> onResponse(r));
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    exec.execute(() -> lost(t.toString()));
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    exec.execute(() -> lost("stream closed by pilot"));
+                  }
+                });
+    // Ask again for what we hold, at the versions we hold: pilot answers only what changed.
+    for (XdsType t : XdsType.values()) {
+      if (t.wildcard || !types.get(t).names.isEmpty()) {
+        send(t, types.get(t).version, "", null);
+      }
+    }
+  }
+
+  private void lost(String why) {
+    connected = false;
+    if (closed) {
+      return;
+    }
+    long cap = Math.min(BACKOFF_MAX.toMillis(), BACKOFF_BASE.toMillis() << Math.min(failures, 10));
+    long delay = ThreadLocalRandom.current().nextLong(cap + 1);
+    failures++;
+    LOG.warning(
+        "xDS stream to pilot lost ("
+            + why
+            + "); keeping the current config, retrying in "
+            + delay
+            + " ms");
+    exec.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void onResponse(DiscoveryResponse r) {
+    XdsType type;
+    try {
+      type = XdsType.of(r.getTypeUrl());
+    } catch (IllegalArgumentException e) {
+      requests.onNext(
+          DiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(r.getTypeUrl())
+              .setResponseNonce(r.getNonce())
+              .setErrorDetail(
+                  Status.newBuilder()
+                      .setCode(3)
+                      .setMessage("this proxy does not take " + r.getTypeUrl()))
+              .build());
+      return;
+    }
+    TypeState state = types.get(type);
+    String error;
+    XdsResources candidate = null;
+    try {
+      candidate = type.replace(accepted, type.decode(r.getResourcesList()));
+      error = applier.apply(candidate);
+    } catch (InvalidProtocolBufferException e) {
+      error = type + " resources do not decode: " + e.getMessage();
+    } catch (RuntimeException e) {
+      error = type + " version " + r.getVersionInfo() + ": " + e.getMessage();
+    }
+    connected = true;
+    failures = 0;
+    if (error != null) {
+      LOG.warning("rejected " + type + " version " + r.getVersionInfo() + ": " + error);
+      send(type, state.version, r.getNonce(), error);
+      return;
+    }
+    accepted = candidate;
+    state.version = r.getVersionInfo();
+    send(type, state.version, r.getNonce(), null);
+    if (type == XdsType.CDS) {
+      follow(XdsType.EDS, edsNames(candidate));
+    } else if (type == XdsType.LDS) {
+      follow(XdsType.RDS, rdsNames(candidate));
+    }
+  }
+
+  /** Subscribes a named type to the names the other resources now reference. */
+  private void follow(XdsType type, Set<String> names) {
+    TypeState s = types.get(type);
+    if (!names.equals(s.names)) {
+      s.names = names;
+      send(type, s.version, s.nonce, null);
+    }
+  }
+
+  private void send(XdsType type, String version, String nonce, String error) {
+    if (requests == null) {
+      return;
+    }
+    TypeState s = types.get(type);
+    s.nonce = nonce;
+    DiscoveryRequest.Builder req =
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type.url)
+            .setVersionInfo(version)
+            .setResponseNonce(nonce)
+            .addAllResourceNames(type.wildcard ? List.of() : s.names);
+    if (error != null) {
+      req.setErrorDetail(Status.newBuilder().setCode(3).setMessage(error));
+    }
+    requests.onNext(req.build());
+  }
+
+  static Set<String> edsNames(XdsResources r) {
+    Set<String> out = new TreeSet<>();
+    for (Cluster c : r.clusters().values()) {
+      if (c.getType() == Cluster.DiscoveryType.EDS) {
+        String service = c.getEdsClusterConfig().getServiceName();
+        out.add(service.isEmpty() ? c.getName() : service);
+      }
+    }
+    return out;
+  }
+
+  static Set<String> rdsNames(XdsResources r) {
+    Set<String> out = new TreeSet<>();
+    for (Listener l : r.listeners().values()) {
+      if (l.hasApiListener()) {
+        addRds(l.getApiListener().getApiListener(), out);
+      }
+      for (FilterChain fc : l.getFilterChainsList()) {
+        for (Filter f : fc.getFiltersList()) {
+          addRds(f.getTypedConfig(), out);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void addRds(Any config, Set<String> out) {
+    if (config.is(HttpConnectionManager.class)) {
+      try {
+        HttpConnectionManager hcm = config.unpack(HttpConnectionManager.class);
+        if (hcm.hasRds()) {
+          out.add(hcm.getRds().getRouteConfigName());
+        }
+      } catch (InvalidProtocolBufferException e) {
+        // The applier rejects the listener; nothing to subscribe to.
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    exec.execute(
+        () -> {
+          if (requests != null) {
+            requests.onCompleted();
+          }
+        });
+    channel.shutdownNow();
+  }
+}

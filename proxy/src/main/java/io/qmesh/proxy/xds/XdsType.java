@@ -1,0 +1,88 @@
+package io.qmesh.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The four resource types, in the order Envoy asks for them, with how to read and store each. */
+enum XdsType {
+  CDS("type.googleapis.com/envoy.config.cluster.v3.Cluster", true),
+  EDS("type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", false),
+  LDS("type.googleapis.com/envoy.config.listener.v3.Listener", true),
+  RDS("type.googleapis.com/envoy.config.route.v3.RouteConfiguration", false);
+
+  final String url;
+
+  /** Wildcard types are asked for whole; the others by the names other resources reference. */
+  final boolean wildcard;
+
+  XdsType(String url, boolean wildcard) {
+    this.url = url;
+    this.wildcard = wildcard;
+  }
+
+  static XdsType of(String url) {
+    for (XdsType t : values()) {
+      if (t.url.equals(url)) {
+        return t;
+      }
+    }
+    throw new IllegalArgumentException("unknown type " + url);
+  }
+
+  /** The resources of a response, by name. */
+  Map<String, ?> decode(List<Any> resources) throws InvalidProtocolBufferException {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Any a : resources) {
+      switch (this) {
+        case CDS -> {
+          Cluster c = a.unpack(Cluster.class);
+          out.put(c.getName(), c);
+        }
+        case EDS -> {
+          ClusterLoadAssignment c = a.unpack(ClusterLoadAssignment.class);
+          out.put(c.getClusterName(), c);
+        }
+        case LDS -> {
+          Listener l = a.unpack(Listener.class);
+          out.put(l.getName(), l);
+        }
+        case RDS -> {
+          RouteConfiguration r = a.unpack(RouteConfiguration.class);
+          out.put(r.getName(), r);
+        }
+      }
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  XdsResources replace(XdsResources r, Map<String, ?> resources) {
+    return switch (this) {
+      case CDS ->
+          new XdsResources(
+              r.listeners(), r.routes(), (Map<String, Cluster>) resources, r.endpoints());
+      case EDS ->
+          new XdsResources(
+              r.listeners(),
+              r.routes(),
+              r.clusters(),
+              (Map<String, ClusterLoadAssignment>) resources);
+      case LDS ->
+          new XdsResources(
+              (Map<String, Listener>) resources, r.routes(), r.clusters(), r.endpoints());
+      case RDS ->
+          new XdsResources(
+              r.listeners(),
+              (Map<String, RouteConfiguration>) resources,
+              r.clusters(),
+              r.endpoints());
+    };
+  }
+}
