@@ -1,0 +1,73 @@
+package io.qmesh.proxy;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.qmesh.proxy.cluster.LoadBalancer;
+import io.qmesh.proxy.cluster.UpstreamHost;
+import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.xds.XdsResources;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the request path reads, compiled from the xDS resources and immutable: route tables by
+ * name and clusters with their hosts and balancer. A new one replaces the old whole; requests in
+ * flight keep the one they started with.
+ */
+public record ProxyConfig(Map<String, RouteTable> routes, Map<String, ClusterRuntime> clusters) {
+
+  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of());
+
+  /** A cluster ready to balance: its xDS definition, its hosts, its balancer. */
+  public record ClusterRuntime(Cluster cluster, List<UpstreamHost> hosts, LoadBalancer balancer) {}
+
+  /**
+   * @throws io.qmesh.proxy.route.RouteConfigException (or another RuntimeException) saying why the
+   *     resources cannot run; the xDS client NACKs with that message
+   */
+  public static ProxyConfig compile(XdsResources r) {
+    Map<String, RouteTable> routes = new HashMap<>();
+    for (RouteConfiguration rc : r.routes().values()) {
+      routes.put(rc.getName(), RouteTable.compile(rc));
+    }
+    Map<String, ClusterRuntime> clusters = new HashMap<>();
+    for (Cluster c : r.clusters().values()) {
+      ClusterLoadAssignment cla =
+          switch (c.getType()) {
+            case EDS ->
+                r.endpoints()
+                    .get(
+                        c.getEdsClusterConfig().getServiceName().isEmpty()
+                            ? c.getName()
+                            : c.getEdsClusterConfig().getServiceName());
+            default -> c.getLoadAssignment();
+          };
+      List<UpstreamHost> hosts = hosts(cla);
+      clusters.put(c.getName(), new ClusterRuntime(c, hosts, LoadBalancer.of(c, hosts)));
+    }
+    return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters));
+  }
+
+  private static List<UpstreamHost> hosts(ClusterLoadAssignment cla) {
+    List<UpstreamHost> out = new ArrayList<>();
+    if (cla == null) {
+      return out;
+    }
+    for (LocalityLbEndpoints locality : cla.getEndpointsList()) {
+      for (LbEndpoint e : locality.getLbEndpointsList()) {
+        var sa = e.getEndpoint().getAddress().getSocketAddress();
+        out.add(
+            new UpstreamHost(
+                sa.getAddress(),
+                sa.getPortValue(),
+                e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1));
+      }
+    }
+    return out;
+  }
+}

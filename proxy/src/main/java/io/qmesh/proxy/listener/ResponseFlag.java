@@ -1,0 +1,21 @@
+package io.qmesh.proxy.listener;
+
+/** Envoy's response flags for what went wrong, with the status the proxy answers. */
+public enum ResponseFlag {
+  /** No route matched the request. */
+  NR(404, "no route"),
+  /** The cluster has no host to send to. */
+  UH(503, "no healthy upstream"),
+  /** The upstream could not be reached or reset before answering. */
+  UF(502, "upstream connect error or disconnect/reset before headers"),
+  /** The route names a cluster the proxy does not know. */
+  NC(503, "no cluster");
+
+  final int status;
+  final String message;
+
+  ResponseFlag(int status, String message) {
+    this.status = status;
+    this.message = message;
+  }
+}

@@ -1,0 +1,331 @@
+package io.qmesh.proxy.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.xds.XdsResources;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The outbound listener over real sockets: a client using it as its HTTP proxy, real backends. */
+class OutboundHttpProxyTest {
+
+  private static Vertx vertx;
+  private static HttpServer v1;
+  private static HttpServer v2;
+  private static int closedPort;
+  private static OutboundHttpProxy proxy;
+  private static int proxyPort;
+  private static final AtomicReference<ProxyConfig> CONFIG = new AtomicReference<>();
+  private static HttpClient client;
+
+  private static HttpServer backend(String version) throws Exception {
+    return vertx
+        .createHttpServer()
+        .requestHandler(
+            req ->
+                req.body()
+                    .onSuccess(
+                        body ->
+                            req.response()
+                                .end(
+                                    version
+                                        + " "
+                                        + req.method()
+                                        + " "
+                                        + req.uri()
+                                        + " host="
+                                        + req.getHeader("host")
+                                        + " body="
+                                        + body.length()
+                                        + " x-test="
+                                        + req.getHeader("x-test"))))
+        .listen(0, "127.0.0.1")
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  private static Cluster eds(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setServiceName(name))
+        .build();
+  }
+
+  private static ClusterLoadAssignment cla(String name, int... ports) {
+    LocalityLbEndpoints.Builder l = LocalityLbEndpoints.newBuilder();
+    for (int p : ports) {
+      l.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(
+                  Endpoint.newBuilder()
+                      .setAddress(
+                          Address.newBuilder()
+                              .setSocketAddress(
+                                  SocketAddress.newBuilder()
+                                      .setAddress("127.0.0.1")
+                                      .setPortValue(p)))));
+    }
+    return ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(l).build();
+  }
+
+  private static Route to(String prefix, String cluster) {
+    return Route.newBuilder()
+        .setMatch(RouteMatch.newBuilder().setPrefix(prefix))
+        .setRoute(RouteAction.newBuilder().setCluster(cluster))
+        .build();
+  }
+
+  private static ProxyConfig config(String defaultCluster) {
+    RouteConfiguration routes =
+        RouteConfiguration.newBuilder()
+            .setName("9080")
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("reviews")
+                    .addDomains("reviews")
+                    .addDomains("reviews:9080")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/weighted"))
+                            .setRoute(
+                                RouteAction.newBuilder()
+                                    .setWeightedClusters(
+                                        WeightedCluster.newBuilder()
+                                            .addClusters(
+                                                WeightedCluster.ClusterWeight.newBuilder()
+                                                    .setName("v1")
+                                                    .setWeight(UInt32Value.of(50)))
+                                            .addClusters(
+                                                WeightedCluster.ClusterWeight.newBuilder()
+                                                    .setName("v2")
+                                                    .setWeight(UInt32Value.of(50))))))
+                    .addRoutes(to("/", defaultCluster)))
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("nohost")
+                    .addDomains("nohost:9080")
+                    .addRoutes(to("/", "empty")))
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("down")
+                    .addDomains("down:9080")
+                    .addRoutes(to("/", "down")))
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("ghost")
+                    .addDomains("ghost:9080")
+                    .addRoutes(to("/", "no-such-cluster")))
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("teapot")
+                    .addDomains("teapot:9080")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setDirectResponse(
+                                DirectResponseAction.newBuilder()
+                                    .setStatus(418)
+                                    .setBody(
+                                        DataSource.newBuilder()
+                                            .setInlineString("short and stout")))))
+            .build();
+    return ProxyConfig.compile(
+        new XdsResources(
+            Map.of(),
+            Map.of("9080", routes),
+            Map.of("v1", eds("v1"), "v2", eds("v2"), "empty", eds("empty"), "down", eds("down")),
+            Map.of(
+                "v1",
+                cla("v1", v1.actualPort()),
+                "v2",
+                cla("v2", v2.actualPort()),
+                "empty",
+                ClusterLoadAssignment.newBuilder().setClusterName("empty").build(),
+                "down",
+                cla("down", closedPort))));
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    v1 = backend("v1");
+    v2 = backend("v2");
+    try (ServerSocket s = new ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    CONFIG.set(config("v1"));
+    proxy = new OutboundHttpProxy(vertx, CONFIG::get);
+    proxyPort =
+        proxy
+            .listen("127.0.0.1", 0)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS)
+            .actualPort();
+    client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", proxyPort)))
+            .build();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static HttpResponse<String> get(String url) throws Exception {
+    return client.send(
+        HttpRequest.newBuilder(URI.create(url)).header("x-test", "kept").build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void forwardsAProxiedRequestToTheRoutedCluster() throws Exception {
+    HttpResponse<String> r = get("http://reviews:9080/reviews/0?x=1");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("v1 GET /reviews/0?x=1 host=reviews:9080 body=0 x-test=kept");
+  }
+
+  @Test
+  void streamsRequestBodies() throws Exception {
+    byte[] payload = new byte[300_000];
+    HttpResponse<String> r =
+        client.send(
+            HttpRequest.newBuilder(URI.create("http://reviews:9080/upload"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(payload))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.body()).startsWith("v1 POST /upload").contains("body=300000");
+  }
+
+  @Test
+  void takesTheTransparentFormByHostHeader() throws Exception {
+    HttpClient direct = HttpClient.newHttpClient();
+    HttpResponse<String> r =
+        direct.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/reviews/1"))
+                .header("x-test", "t")
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    // The Host header (127.0.0.1:<port>) names no route; a sidecar on Kubernetes sees the service's
+    // host.
+    assertThat(r.statusCode()).isEqualTo(404);
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.getOutputStream()
+          .write(
+              "GET /reviews/1 HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(answer).startsWith("HTTP/1.1 200").contains("v1 GET /reviews/1 host=reviews:9080");
+    }
+  }
+
+  @Test
+  void failuresCarryTheStageAndFlag() throws Exception {
+    assertThat(get("http://unknown:9080/"))
+        .satisfies(
+            r -> {
+              assertThat(r.statusCode()).isEqualTo(404);
+              assertThat(r.body()).isEqualTo("no route (NR)\n");
+            });
+    assertThat(get("http://reviews:1234/").statusCode())
+        .as("no route config for the port")
+        .isEqualTo(404);
+    assertThat(get("http://nohost:9080/"))
+        .satisfies(
+            r -> {
+              assertThat(r.statusCode()).isEqualTo(503);
+              assertThat(r.body()).isEqualTo("no healthy upstream (UH)\n");
+            });
+    assertThat(get("http://down:9080/"))
+        .satisfies(
+            r -> {
+              assertThat(r.statusCode()).isEqualTo(502);
+              assertThat(r.body()).contains("(UF)");
+            });
+    assertThat(get("http://ghost:9080/").body()).isEqualTo("no cluster (NC)\n");
+    assertThat(get("http://teapot:9080/"))
+        .satisfies(
+            r -> {
+              assertThat(r.statusCode()).isEqualTo(418);
+              assertThat(r.body()).isEqualTo("short and stout");
+            });
+  }
+
+  @Test
+  void weightsSplitTraffic() throws Exception {
+    int v2Count = 0;
+    for (int i = 0; i < 400; i++) {
+      if (get("http://reviews:9080/weighted").body().startsWith("v2")) {
+        v2Count++;
+      }
+    }
+    // Expected 200, standard deviation 10.
+    assertThat(v2Count).isBetween(150, 250);
+  }
+
+  @Test
+  void aNewConfigTakesEffectForTheNextRequest() throws Exception {
+    ProxyConfig before = CONFIG.get();
+    try {
+      CONFIG.set(config("v2"));
+      assertThat(get("http://reviews:9080/x").body()).startsWith("v2 ");
+    } finally {
+      CONFIG.set(before);
+    }
+    assertThat(get("http://reviews:9080/x").body()).startsWith("v1 ");
+  }
+
+  @Test
+  void aMalformedRequestGets400() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(5000);
+      OutputStream out = s.getOutputStream();
+      out.write("THIS IS NOT HTTP\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      String answer = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
+      // Vert.x answers in HTTP/1.0 when it cannot read the request line's version.
+      assertThat(answer).matches("HTTP/1\\.[01] 400");
+    }
+    assertThat(get("http://reviews:9080/still-serving").statusCode()).isEqualTo(200);
+  }
+}
