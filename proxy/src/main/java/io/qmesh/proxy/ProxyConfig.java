@@ -1,10 +1,15 @@
 package io.qmesh.proxy;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.qmesh.proxy.cluster.LoadBalancer;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
@@ -35,6 +40,11 @@ public record ProxyConfig(Map<String, RouteTable> routes, Map<String, ClusterRun
     for (RouteConfiguration rc : r.routes().values()) {
       routes.put(rc.getName(), RouteTable.compile(rc));
     }
+    // Route configs inline in listeners (virtualInbound's, per target port) are looked up by name
+    // too.
+    for (RouteConfiguration rc : inlineRoutes(r.listeners().values())) {
+      routes.put(rc.getName(), RouteTable.compile(rc));
+    }
     Map<String, ClusterRuntime> clusters = new HashMap<>();
     for (Cluster c : r.clusters().values()) {
       ClusterLoadAssignment cla =
@@ -51,6 +61,35 @@ public record ProxyConfig(Map<String, RouteTable> routes, Map<String, ClusterRun
       clusters.put(c.getName(), new ClusterRuntime(c, hosts, LoadBalancer.of(c, hosts)));
     }
     return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters));
+  }
+
+  private static List<RouteConfiguration> inlineRoutes(Iterable<Listener> listeners) {
+    List<RouteConfiguration> out = new ArrayList<>();
+    for (Listener l : listeners) {
+      List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
+      if (l.hasDefaultFilterChain()) {
+        chains.add(l.getDefaultFilterChain());
+      }
+      for (FilterChain fc : chains) {
+        for (Filter f : fc.getFiltersList()) {
+          if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+            try {
+              HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+              if (hcm.hasRouteConfig()) {
+                out.add(hcm.getRouteConfig());
+              }
+            } catch (InvalidProtocolBufferException e) {
+              throw new IllegalArgumentException(
+                  "listener "
+                      + l.getName()
+                      + ": connection manager does not decode: "
+                      + e.getMessage());
+            }
+          }
+        }
+      }
+    }
+    return out;
   }
 
   private static List<UpstreamHost> hosts(ClusterLoadAssignment cla) {

@@ -23,7 +23,8 @@ final class HttpRequestView implements Request {
       this.authority = slash < 0 ? uri.substring(start) : uri.substring(start, slash);
       this.path = slash < 0 ? "/" : uri.substring(slash);
     } else {
-      String host = request.getHeader("host");
+      // Host on HTTP/1.1, :authority on HTTP/2 (Vert.x gives either as host()).
+      String host = request.host();
       this.authority = host == null ? "" : host;
       this.path = uri;
     }

@@ -74,6 +74,74 @@ class GoldenRoutesTest {
   }
 
   @Test
+  void everyGoldenProxyConfigCompilesWithItsInboundRoutes() throws Exception {
+    JsonFormat.Parser parser =
+        JsonFormat.parser()
+            .usingTypeRegistry(
+                JsonFormat.TypeRegistry.newBuilder()
+                    .add(HTTPFault.getDescriptor())
+                    .add(PreviousHostsPredicate.getDescriptor())
+                    .add(
+                        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                            .HttpConnectionManager.getDescriptor())
+                    .add(
+                        io.envoyproxy.envoy.extensions.filters.http.router.v3.Router
+                            .getDescriptor())
+                    .add(
+                        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                            .getDescriptor())
+                    .add(
+                        io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                            .getDescriptor())
+                    .build());
+    var json =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(
+                GOLDEN
+                    .resolve("samples/virtual-service-reviews-test-v2/productpage.json")
+                    .toFile());
+    Map<String, io.envoyproxy.envoy.config.listener.v3.Listener> listeners = new HashMap<>();
+    Map<String, RouteConfiguration> routes = new HashMap<>();
+    Map<String, io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new HashMap<>();
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints =
+        new HashMap<>();
+    for (var n : json.path("listeners")) {
+      var b = io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder();
+      parser.merge(n.toString(), b);
+      listeners.put(b.getName(), b.build());
+    }
+    for (var n : json.path("routes")) {
+      var b = RouteConfiguration.newBuilder();
+      parser.merge(n.toString(), b);
+      routes.put(b.getName(), b.build());
+    }
+    for (var n : json.path("clusters")) {
+      var b = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder();
+      parser.merge(n.toString(), b);
+      clusters.put(b.getName(), b.build());
+    }
+    for (var n : json.path("endpoints")) {
+      var b = io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder();
+      parser.merge(n.toString(), b);
+      endpoints.put(b.getClusterName(), b.build());
+    }
+    var config =
+        io.qmesh.proxy.ProxyConfig.compile(
+            new io.qmesh.proxy.xds.XdsResources(listeners, routes, clusters, endpoints));
+    assertThat(config.routes()).containsKeys("9080", "inbound|9080||");
+    assertThat(
+            cluster(
+                config.routes().get("inbound|9080||"), TestRequest.get("anything", "/productpage")))
+        .isEqualTo("inbound|9080||");
+    assertThat(config.clusters().get("inbound|9080||").hosts())
+        .extracting(Object::toString)
+        .containsExactly("127.0.0.1:9080");
+    assertThat(config.clusters().get("outbound|9080|v2|reviews.default.svc.cluster.local").hosts())
+        .extracting(Object::toString)
+        .containsExactly("10.0.0.4:9080");
+  }
+
+  @Test
   void jasonGoesToV2EveryoneElseToV1() throws IOException {
     RouteTable t = tables("virtual-service-reviews-test-v2", "productpage").get("9080");
     for (String host :

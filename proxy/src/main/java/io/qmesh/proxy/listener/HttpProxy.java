@@ -13,16 +13,19 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.RequestOptions;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The outbound HTTP listener of a sidecar: takes a request, finds the route table of its target
- * port (route config {@code <port>}), the route, the cluster and a host, and forwards the request
- * there, streaming both bodies. Failures answer with the status and response flag of the stage that
- * failed: 404 NR (no route), 503 UH (no host), 503 NC (unknown cluster), 502 UF (upstream
- * unreachable or reset). The config is read once per request from {@code config}.
+ * An HTTP listener of the proxy: takes a request, finds its route table, the route, the cluster and
+ * a host, and forwards the request there, streaming both bodies. Failures answer with the status
+ * and response flag of the stage that failed: 404 NR (no route), 503 UH (no host), 503 NC (unknown
+ * cluster), 502 UF (upstream unreachable or reset). The config is read once per request. {@link
+ * #outbound} routes by the request's target port (route config {@code <port>}), as a sidecar's
+ * outbound side and a gateway do; {@link #inbound} routes with one fixed route config, as the
+ * inbound side does for the target port it listens for.
  */
-public final class OutboundHttpProxy {
+public final class HttpProxy {
 
   private static final Set<String> HOP_BY_HOP =
       Set.of(
@@ -37,13 +40,26 @@ public final class OutboundHttpProxy {
 
   private final Vertx vertx;
   private final Supplier<ProxyConfig> config;
+  private final Function<HttpRequestView, String> routeTable;
   private final HttpClient client;
 
-  public OutboundHttpProxy(Vertx vertx, Supplier<ProxyConfig> config) {
+  private HttpProxy(
+      Vertx vertx, Supplier<ProxyConfig> config, Function<HttpRequestView, String> routeTable) {
     this.vertx = vertx;
     this.config = config;
+    this.routeTable = routeTable;
     this.client =
         vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64));
+  }
+
+  /** Routes by the target port of each request: route config {@code "9080"} for reviews:9080. */
+  public static HttpProxy outbound(Vertx vertx, Supplier<ProxyConfig> config) {
+    return new HttpProxy(vertx, config, view -> String.valueOf(view.port()));
+  }
+
+  /** Routes every request with one route config, e.g. {@code inbound|9080||}. */
+  public static HttpProxy inbound(Vertx vertx, Supplier<ProxyConfig> config, String routeConfig) {
+    return new HttpProxy(vertx, config, view -> routeConfig);
   }
 
   /** Listens on {@code host:port} (0 picks a free port). */
@@ -54,7 +70,7 @@ public final class OutboundHttpProxy {
   private void handle(HttpServerRequest in) {
     ProxyConfig cfg = config.get();
     HttpRequestView view = new HttpRequestView(in);
-    RouteTable table = cfg.routes().get(String.valueOf(view.port()));
+    RouteTable table = cfg.routes().get(routeTable.apply(view));
     var matched = table == null ? null : table.match(view).orElse(null);
     if (matched == null) {
       fail(in, ResponseFlag.NR);

@@ -41,13 +41,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The outbound listener over real sockets: a client using it as its HTTP proxy, real backends. */
-class OutboundHttpProxyTest {
+class HttpProxyTest {
 
   private static Vertx vertx;
   private static HttpServer v1;
   private static HttpServer v2;
   private static int closedPort;
-  private static OutboundHttpProxy proxy;
+  private static HttpProxy proxy;
   private static int proxyPort;
   private static final AtomicReference<ProxyConfig> CONFIG = new AtomicReference<>();
   private static HttpClient client;
@@ -191,7 +191,7 @@ class OutboundHttpProxyTest {
       closedPort = s.getLocalPort();
     }
     CONFIG.set(config("v1"));
-    proxy = new OutboundHttpProxy(vertx, CONFIG::get);
+    proxy = HttpProxy.outbound(vertx, CONFIG::get);
     proxyPort =
         proxy
             .listen("127.0.0.1", 0)
@@ -312,6 +312,64 @@ class OutboundHttpProxyTest {
       CONFIG.set(before);
     }
     assertThat(get("http://reviews:9080/x").body()).startsWith("v1 ");
+  }
+
+  @Test
+  void theInboundSideRoutesEveryRequestWithItsOwnRouteConfig() throws Exception {
+    var hcm =
+        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+            .HttpConnectionManager.newBuilder()
+            .setStatPrefix("inbound_0.0.0.0_9080")
+            .setRouteConfig(
+                RouteConfiguration.newBuilder()
+                    .setName("inbound|9080||")
+                    .addVirtualHosts(
+                        VirtualHost.newBuilder()
+                            .setName("inbound|http|9080")
+                            .addDomains("*")
+                            .addRoutes(to("/", "inbound|9080||"))))
+            .build();
+    var inboundListener =
+        io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder()
+            .setName("virtualInbound")
+            .addFilterChains(
+                io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
+                    .addFilters(
+                        io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+                            .setName("envoy.filters.network.http_connection_manager")
+                            .setTypedConfig(com.google.protobuf.Any.pack(hcm))))
+            .build();
+    Cluster app =
+        Cluster.newBuilder()
+            .setName("inbound|9080||")
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setLoadAssignment(cla("inbound|9080||", v2.actualPort()))
+            .build();
+    ProxyConfig inboundConfig =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of("virtualInbound", inboundListener),
+                Map.of(),
+                Map.of("inbound|9080||", app),
+                Map.of()));
+    HttpProxy inbound = HttpProxy.inbound(vertx, () -> inboundConfig, "inbound|9080||");
+    int port =
+        inbound
+            .listen("127.0.0.1", 0)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS)
+            .actualPort();
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/reviews/0"))
+                    .header("x-test", "in")
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body())
+        .isEqualTo("v2 GET /reviews/0 host=127.0.0.1:" + port + " body=0 x-test=in");
   }
 
   @Test
