@@ -48,18 +48,6 @@ public record ProxyResources(
     return out;
   }
 
-  /**
-   * A digest of all four types: equal content, equal version, so an unchanged proxy gets no push.
-   */
-  public String version() {
-    List<Message> all = new java.util.ArrayList<>();
-    all.addAll(listeners);
-    all.addAll(routes);
-    all.addAll(clusters);
-    all.addAll(endpoints);
-    return version(all);
-  }
-
   /** A digest of resources. */
   public static String version(List<? extends Message> resources) {
     try {

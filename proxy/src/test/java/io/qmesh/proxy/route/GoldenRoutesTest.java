@@ -23,12 +23,24 @@ import org.junit.jupiter.api.Test;
 class GoldenRoutesTest {
 
   private static final Path GOLDEN = Path.of("../pilot/src/test/resources/golden");
+
+  /** Reads pilot's golden JSON, with every typed config pilot writes. */
   private static final JsonFormat.Parser PARSER =
       JsonFormat.parser()
           .usingTypeRegistry(
               JsonFormat.TypeRegistry.newBuilder()
                   .add(HTTPFault.getDescriptor())
                   .add(PreviousHostsPredicate.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                          .HttpConnectionManager.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                          .getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                          .getDescriptor())
                   .build());
 
   static Map<String, RouteTable> tables(String sample, String proxy) throws IOException {
@@ -57,14 +69,7 @@ class GoldenRoutesTest {
         var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
         for (var node : json.path("routes")) {
           RouteConfiguration.Builder rc = RouteConfiguration.newBuilder();
-          JsonFormat.parser()
-              .ignoringUnknownFields()
-              .usingTypeRegistry(
-                  JsonFormat.TypeRegistry.newBuilder()
-                      .add(HTTPFault.getDescriptor())
-                      .add(PreviousHostsPredicate.getDescriptor())
-                      .build())
-              .merge(node.toString(), rc);
+          PARSER.merge(node.toString(), rc);
           assertThat(RouteTable.compile(rc.build()).name())
               .as(f.toString())
               .isEqualTo(rc.getName());
@@ -75,25 +80,6 @@ class GoldenRoutesTest {
 
   @Test
   void everyGoldenProxyConfigCompilesWithItsInboundRoutes() throws Exception {
-    JsonFormat.Parser parser =
-        JsonFormat.parser()
-            .usingTypeRegistry(
-                JsonFormat.TypeRegistry.newBuilder()
-                    .add(HTTPFault.getDescriptor())
-                    .add(PreviousHostsPredicate.getDescriptor())
-                    .add(
-                        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-                            .HttpConnectionManager.getDescriptor())
-                    .add(
-                        io.envoyproxy.envoy.extensions.filters.http.router.v3.Router
-                            .getDescriptor())
-                    .add(
-                        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                            .getDescriptor())
-                    .add(
-                        io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                            .getDescriptor())
-                    .build());
     var json =
         new com.fasterxml.jackson.databind.ObjectMapper()
             .readTree(
@@ -107,22 +93,22 @@ class GoldenRoutesTest {
         new HashMap<>();
     for (var n : json.path("listeners")) {
       var b = io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder();
-      parser.merge(n.toString(), b);
+      PARSER.merge(n.toString(), b);
       listeners.put(b.getName(), b.build());
     }
     for (var n : json.path("routes")) {
       var b = RouteConfiguration.newBuilder();
-      parser.merge(n.toString(), b);
+      PARSER.merge(n.toString(), b);
       routes.put(b.getName(), b.build());
     }
     for (var n : json.path("clusters")) {
       var b = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder();
-      parser.merge(n.toString(), b);
+      PARSER.merge(n.toString(), b);
       clusters.put(b.getName(), b.build());
     }
     for (var n : json.path("endpoints")) {
       var b = io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder();
-      parser.merge(n.toString(), b);
+      PARSER.merge(n.toString(), b);
       endpoints.put(b.getClusterName(), b.build());
     }
     var config =
