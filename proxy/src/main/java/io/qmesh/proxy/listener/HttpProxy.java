@@ -1,5 +1,6 @@
 package io.qmesh.proxy.listener;
 
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.Action;
@@ -38,6 +39,9 @@ public final class HttpProxy {
           "transfer-encoding",
           "upgrade");
 
+  /** Istio's cluster for traffic to destinations the mesh does not know (outbound ALLOW_ANY). */
+  static final String PASSTHROUGH = "PassthroughCluster";
+
   private final Vertx vertx;
   private final Supplier<ProxyConfig> config;
   private final Function<HttpRequestView, String> routeTable;
@@ -71,6 +75,11 @@ public final class HttpProxy {
     ProxyConfig cfg = config.get();
     HttpRequestView view = new HttpRequestView(in);
     RouteTable table = cfg.routes().get(routeTable.apply(view));
+    if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
+      // A port no service uses: Istio's virtualOutbound passes it to its original destination.
+      forward(in, view, cfg, PASSTHROUGH);
+      return;
+    }
     var matched = table == null ? null : table.match(view).orElse(null);
     if (matched == null) {
       fail(in, ResponseFlag.NR);
@@ -95,7 +104,10 @@ public final class HttpProxy {
       fail(in, ResponseFlag.NC);
       return;
     }
-    UpstreamHost host = cluster.balancer().choose(ThreadLocalRandom.current().nextLong());
+    UpstreamHost host =
+        cluster.cluster().getType() == Cluster.DiscoveryType.ORIGINAL_DST
+            ? originalDestination(view)
+            : cluster.balancer().choose(ThreadLocalRandom.current().nextLong());
     if (host == null) {
       fail(in, ResponseFlag.UH);
       return;
@@ -139,6 +151,15 @@ public final class HttpProxy {
               host.finished();
               fail(in, ResponseFlag.UF);
             });
+  }
+
+  /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
+  private static UpstreamHost originalDestination(HttpRequestView view) {
+    String authority = view.authority();
+    int colon = authority.lastIndexOf(':');
+    String host =
+        colon > 0 && authority.indexOf(']') < colon ? authority.substring(0, colon) : authority;
+    return host.isEmpty() || view.port() <= 0 ? null : new UpstreamHost(host, view.port(), 1);
   }
 
   private static void redirect(HttpServerRequest in, HttpRequestView view, Action.Redirect r) {

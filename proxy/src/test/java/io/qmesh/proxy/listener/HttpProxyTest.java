@@ -291,6 +291,41 @@ class HttpProxyTest {
   }
 
   @Test
+  void passthroughGoesToTheOriginalDestination() throws Exception {
+    ProxyConfig before = CONFIG.get();
+    try {
+      Cluster passthrough =
+          Cluster.newBuilder()
+              .setName("PassthroughCluster")
+              .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+              .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+              .build();
+      RouteConfiguration routes =
+          RouteConfiguration.newBuilder()
+              .setName("9080")
+              .addVirtualHosts(
+                  VirtualHost.newBuilder()
+                      .setName("allow_any")
+                      .addDomains("*")
+                      .addRoutes(to("/", "PassthroughCluster")))
+              .build();
+      CONFIG.set(
+          ProxyConfig.compile(
+              new XdsResources(
+                  Map.of(),
+                  Map.of("9080", routes),
+                  Map.of("PassthroughCluster", passthrough),
+                  Map.of())));
+      // A port without a route config passes through, and so does allow_any on a known port.
+      assertThat(get("http://127.0.0.1:" + v2.actualPort() + "/direct").body())
+          .startsWith("v2 GET /direct host=127.0.0.1:" + v2.actualPort());
+      assertThat(get("http://127.0.0.1:" + closedPort + "/").statusCode()).isEqualTo(502);
+    } finally {
+      CONFIG.set(before);
+    }
+  }
+
+  @Test
   void weightsSplitTraffic() throws Exception {
     int v2Count = 0;
     for (int i = 0; i < 400; i++) {

@@ -1,0 +1,60 @@
+package io.qmesh.sidecar;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Parsing of the sidecar's compact settings, with errors naming the setting and the part. */
+final class Ports {
+
+  /** One workload port: the service's target port, where the sidecar listens, where the app is. */
+  record Inbound(int targetPort, int listenPort, int appPort) {}
+
+  private Ports() {}
+
+  static List<Inbound> inbound(String text) {
+    List<Inbound> out = new ArrayList<>();
+    if (text == null || text.isBlank()) {
+      return out;
+    }
+    for (String part : text.split(",")) {
+      String[] p = part.trim().split(":");
+      if (p.length != 3) {
+        throw new IllegalArgumentException(
+            "qmesh.sidecar.inbound: '" + part.trim() + "' is not targetPort:listenPort:appPort");
+      }
+      out.add(new Inbound(port(p[0], part), port(p[1], part), port(p[2], part)));
+    }
+    return out;
+  }
+
+  static Map<String, String> labels(String text) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (text == null || text.isBlank()) {
+      return out;
+    }
+    for (String part : text.split(",")) {
+      int eq = part.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException(
+            "qmesh.sidecar.labels: '" + part.trim() + "' is not name=value");
+      }
+      out.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
+    }
+    return out;
+  }
+
+  private static int port(String text, String part) {
+    try {
+      int p = Integer.parseInt(text.trim());
+      if (p < 0 || p > 65535) {
+        throw new NumberFormatException();
+      }
+      return p;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "qmesh.sidecar.inbound: '" + text + "' in '" + part.trim() + "' is not a port");
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package io.qmesh.sidecar;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.listener.HttpProxy;
+import io.qmesh.proxy.xds.XdsClient;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * The sidecar's composition root: an xDS client whose accepted updates compile into the one {@link
+ * ProxyConfig} reference, the outbound listener (the app's HTTP proxy) and one inbound listener per
+ * workload port, all reading that reference.
+ */
+@Singleton
+public class Sidecar {
+
+  private static final Logger LOG = Logger.getLogger(Sidecar.class);
+
+  private final AtomicReference<ProxyConfig> config = new AtomicReference<>(ProxyConfig.EMPTY);
+  private final ScheduledExecutorService xdsThread =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "xds-client");
+            t.setDaemon(true);
+            return t;
+          });
+  private volatile XdsClient xds;
+  private volatile Node node;
+  private volatile boolean listening;
+
+  void start(@Observes StartupEvent event, Vertx vertx, SidecarConfig c) throws Exception {
+    Map<String, String> labels = Ports.labels(c.labels());
+    List<Ports.Inbound> inbound = Ports.inbound(c.inbound().orElse(""));
+    node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
+
+    List<String> bound = new ArrayList<>();
+    listen(HttpProxy.outbound(vertx, config::get), c.outboundHost(), c.outboundPort(), "outbound");
+    bound.add("outbound " + c.outboundHost() + ":" + c.outboundPort());
+    for (Ports.Inbound p : inbound) {
+      listen(
+          HttpProxy.inbound(vertx, config::get, "inbound|" + p.targetPort() + "||"),
+          c.inboundHost(),
+          p.listenPort(),
+          "inbound " + p.targetPort());
+      bound.add(
+          "inbound "
+              + p.targetPort()
+              + " on "
+              + c.inboundHost()
+              + ":"
+              + p.listenPort()
+              + " -> app 127.0.0.1:"
+              + p.appPort());
+    }
+    listening = true;
+
+    int colon = c.pilot().lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(
+          "qmesh.sidecar.pilot: '" + c.pilot() + "' is not host:port");
+    }
+    xds =
+        new XdsClient(
+            c.pilot().substring(0, colon),
+            Integer.parseInt(c.pilot().substring(colon + 1)),
+            node,
+            this::apply,
+            xdsThread);
+    xds.start();
+    LOG.infof("sidecar %s: %s; pilot %s", node.getId(), String.join("; ", bound), c.pilot());
+  }
+
+  private static void listen(HttpProxy proxy, String host, int port, String what) throws Exception {
+    try {
+      proxy.listen(host, port).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(
+          what + " listener cannot bind " + host + ":" + port + ": " + e.getCause().getMessage(),
+          e.getCause());
+    }
+  }
+
+  /** The xDS client's applier: compile, swap in, or say why not (the NACK reason). */
+  private String apply(io.qmesh.proxy.xds.XdsResources resources) {
+    try {
+      config.set(ProxyConfig.compile(resources));
+      return null;
+    } catch (RuntimeException e) {
+      return e.getMessage();
+    }
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (xds != null) {
+      xds.close();
+    }
+    xdsThread.shutdownNow();
+  }
+
+  /** Ready: listeners bound and a config from pilot applied. */
+  public boolean ready() {
+    return listening && xds != null && !xds.resources().clusters().isEmpty();
+  }
+
+  public Node node() {
+    return node;
+  }
+
+  public XdsClient xds() {
+    return xds;
+  }
+
+  public ProxyConfig config() {
+    return config.get();
+  }
+}

@@ -1,0 +1,51 @@
+package io.qmesh.sidecar;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.Optional;
+
+/** The sidecar's settings ({@code qmesh.sidecar.*}, or QMESH_SIDECAR_* environment variables). */
+@ConfigMapping(prefix = "qmesh.sidecar")
+public interface SidecarConfig {
+
+  /** Pilot's xDS address, {@code host:port}. */
+  @WithDefault("istiod.istio-system.svc:15010")
+  String pilot();
+
+  /** The workload's namespace. */
+  @WithDefault("default")
+  String namespace();
+
+  /** The workload's name (a Deployment's, or the laptop mode's {@code reviews-v1}). */
+  String workload();
+
+  /** The workload's labels: {@code app=reviews,version=v1}. */
+  @WithDefault("")
+  String labels();
+
+  /** The workload's service account (its identity). */
+  @WithDefault("default")
+  String serviceAccount();
+
+  /** The address other workloads reach this one on. */
+  @WithDefault("127.0.0.1")
+  String instanceIp();
+
+  /** Where the outbound listener binds (the app's HTTP proxy). */
+  @WithDefault("127.0.0.1")
+  String outboundHost();
+
+  /** The outbound port; apps send their requests here. */
+  @WithDefault("15001")
+  int outboundPort();
+
+  /** Where inbound listeners bind. */
+  @WithDefault("0.0.0.0")
+  String inboundHost();
+
+  /**
+   * The workload's ports: {@code targetPort:listenPort:appPort,...}. The sidecar listens on
+   * listenPort for the service's target port and delivers to the app on appPort.
+   */
+  Optional<String> inbound();
+}
