@@ -22,7 +22,8 @@ public final class XdsServer implements AutoCloseable {
 
   public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
     V3DiscoveryServer discovery =
-        new V3DiscoveryServer(List.of(tracker), cache, senders, new SharedResourceSerializer());
+        new V3DiscoveryServer(
+            List.of(tracker), new NackAwareWatcher(cache), senders, new SharedResourceSerializer());
     try {
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress(host, port))

@@ -100,10 +100,21 @@ class XdsServingTest {
                     .isTrue();
               });
 
+      // A rejected version is not sent again (java-control-plane alone would resend it at once,
+      // in a loop); the proxy hears from pilot again only when its config changes.
+      int afterNack = bad.responses(AdsClient.CDS).size();
+      await()
+          .during(Duration.ofMillis(700))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> bad.responses(AdsClient.CDS).size() == afterNack);
+
       apply(SERVICE.formatted("second", "default", "*", "second"));
       await()
           .atMost(Duration.ofSeconds(10))
           .until(() -> hasCluster(good, "outbound|9080||second.default.svc.cluster.local"));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> bad.responses(AdsClient.CDS).size() > afterNack);
       given()
           .get("/metrics")
           .then()
