@@ -1,8 +1,8 @@
 package io.qmesh.sidecar;
 
-import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.qmesh.proxy.xds.Nodes;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -15,26 +15,21 @@ final class NodeIdentity {
 
   static Node of(
       SidecarConfig c, Map<String, String> labels, List<Ports.Inbound> inbound, String podSuffix) {
-    Struct.Builder workloadPorts = Struct.newBuilder();
-    Struct.Builder appPorts = Struct.newBuilder();
-    for (Ports.Inbound p : inbound) {
-      workloadPorts.putFields(
-          String.valueOf(p.targetPort()), string(String.valueOf(p.listenPort())));
-      appPorts.putFields(String.valueOf(p.targetPort()), string(String.valueOf(p.appPort())));
-    }
-    Struct.Builder l = Struct.newBuilder();
-    labels.forEach((k, v) -> l.putFields(k, string(v)));
-    Struct.Builder md =
-        Struct.newBuilder()
-            .putFields("NAMESPACE", string(c.namespace()))
-            .putFields("LABELS", Value.newBuilder().setStructValue(l).build())
-            .putFields("WORKLOAD_NAME", string(c.workload()))
-            .putFields("SERVICE_ACCOUNT", string(c.serviceAccount()))
-            .putFields("INSTANCE_IPS", string(c.instanceIp()));
+    Map<String, Object> md = new LinkedHashMap<>();
+    md.put("NAMESPACE", c.namespace());
+    md.put("LABELS", labels);
+    md.put("WORKLOAD_NAME", c.workload());
+    md.put("SERVICE_ACCOUNT", c.serviceAccount());
+    md.put("INSTANCE_IPS", c.instanceIp());
     if (!inbound.isEmpty()) {
-      md.putFields(
-          "QMESH_WORKLOAD_PORTS", Value.newBuilder().setStructValue(workloadPorts).build());
-      md.putFields("QMESH_APP_PORTS", Value.newBuilder().setStructValue(appPorts).build());
+      Map<String, String> workloadPorts = new LinkedHashMap<>();
+      Map<String, String> appPorts = new LinkedHashMap<>();
+      for (Ports.Inbound p : inbound) {
+        workloadPorts.put(String.valueOf(p.targetPort()), String.valueOf(p.listenPort()));
+        appPorts.put(String.valueOf(p.targetPort()), String.valueOf(p.appPort()));
+      }
+      md.put("QMESH_WORKLOAD_PORTS", workloadPorts);
+      md.put("QMESH_APP_PORTS", appPorts);
     }
     String id =
         "sidecar~"
@@ -48,10 +43,6 @@ final class NodeIdentity {
             + "~"
             + c.namespace()
             + ".svc.cluster.local";
-    return Node.newBuilder().setId(id).setCluster(c.workload()).setMetadata(md).build();
-  }
-
-  private static Value string(String s) {
-    return Value.newBuilder().setStringValue(s).build();
+    return Nodes.node(id, c.workload(), md);
   }
 }

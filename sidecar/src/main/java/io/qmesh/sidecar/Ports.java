@@ -1,7 +1,6 @@
 package io.qmesh.sidecar;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,19 +29,7 @@ final class Ports {
   }
 
   static Map<String, String> labels(String text) {
-    Map<String, String> out = new LinkedHashMap<>();
-    if (text == null || text.isBlank()) {
-      return out;
-    }
-    for (String part : text.split(",")) {
-      int eq = part.indexOf('=');
-      if (eq <= 0) {
-        throw new IllegalArgumentException(
-            "qmesh.sidecar.labels: '" + part.trim() + "' is not name=value");
-      }
-      out.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
-    }
-    return out;
+    return io.qmesh.proxy.xds.Nodes.labels("qmesh.sidecar.labels", text);
   }
 
   private static int port(String text, String part) {

@@ -51,7 +51,7 @@ public class Sidecar {
     bound.add("outbound " + c.outboundHost() + ":" + c.outboundPort());
     for (Ports.Inbound p : inbound) {
       listen(
-          HttpProxy.inbound(vertx, config::get, "inbound|" + p.targetPort() + "||"),
+          HttpProxy.withRoutes(vertx, config::get, "inbound|" + p.targetPort() + "||"),
           c.inboundHost(),
           p.listenPort(),
           "inbound " + p.targetPort());

@@ -3,25 +3,19 @@ package io.qmesh.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.qmesh.testing.LocalMesh;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,42 +28,29 @@ import org.junit.jupiter.api.Test;
  */
 class SidecarIT {
 
-  private static final Path ROOT =
-      Path.of(System.getProperty("qmesh.root", "..")).toAbsolutePath().normalize();
-  private static final Path LOGS = Path.of("target", "it-logs");
-  private static final List<Process> PROCESSES = new ArrayList<>();
-  private static final List<HttpServer> APPS = new ArrayList<>();
-  private static final HttpClient PLAIN = HttpClient.newHttpClient();
-  private static int pilotHttp;
-  private static int pilotXds;
-  private static int clientOutbound;
+  private static LocalMesh mesh;
   private static HttpClient viaSidecar;
+
+  /** A sidecar's environment in the laptop form. */
+  static Map<String, String> sidecarEnv(
+      LocalMesh mesh, String workload, String labels, String inbound, int outboundPort) {
+    Map<String, String> env = new HashMap<>();
+    env.put("QMESH_SIDECAR_PILOT", mesh.pilotXds());
+    env.put("QMESH_SIDECAR_WORKLOAD", workload);
+    env.put("QMESH_SIDECAR_LABELS", labels);
+    env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
+    env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outboundPort));
+    if (inbound != null) {
+      env.put("QMESH_SIDECAR_INBOUND", inbound);
+    }
+    return env;
+  }
 
   @BeforeAll
   static void start() throws Exception {
-    Files.createDirectories(LOGS);
-    pilotHttp = freePort();
-    pilotXds = freePort();
-    Path state = Files.createTempDirectory("sidecar-it-");
-    process(
-        "pilot",
-        ROOT.resolve("pilot/target/quarkus-app/quarkus-run.jar"),
-        Map.of(
-            "QUARKUS_HTTP_PORT",
-            String.valueOf(pilotHttp),
-            "QUARKUS_HTTP_HOST",
-            "127.0.0.1",
-            "PILOT_XDS_PORT",
-            String.valueOf(pilotXds),
-            "QMESH_PILOT_XDS_HOST",
-            "127.0.0.1",
-            "QMESH_STATE_DIR",
-            state.toString()));
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .ignoreExceptions()
-        .until(() -> get(pilotHttp, "/apis/config/namespaces").statusCode() == 200);
-    apply(
+    mesh = new LocalMesh(Path.of(System.getProperty("qmesh.root", "..")));
+    mesh.startPilot();
+    mesh.apply(
         """
         apiVersion: v1
         kind: Service
@@ -78,22 +59,26 @@ class SidecarIT {
           selector: {app: echo}
           ports: [{name: http, port: 9080}]
         """);
-
-    List<Integer> admins = new ArrayList<>();
-    for (String version : List.of("v1", "v2")) {
-      int app = app("echo-" + version);
-      int listen = freePort();
-      admins.add(
-          sidecar("echo-" + version, "app=echo,version=" + version, "9080:" + listen + ":" + app));
+    for (String version : new String[] {"v1", "v2"}) {
+      int app = mesh.app("echo-" + version);
+      String inbound = "9080:" + LocalMesh.freePort() + ":" + app;
+      mesh.awaitReady(
+          mesh.start(
+              "sidecar-echo-" + version,
+              "sidecar",
+              sidecarEnv(
+                  mesh,
+                  "echo-" + version,
+                  "app=echo,version=" + version,
+                  inbound,
+                  LocalMesh.freePort())));
     }
-    clientOutbound = freePort();
-    admins.add(sidecar("client", "app=client", null));
-    for (int admin : admins) {
-      await()
-          .atMost(Duration.ofSeconds(60))
-          .ignoreExceptions()
-          .until(() -> get(admin, "/ready").statusCode() == 200);
-    }
+    int clientOutbound = LocalMesh.freePort();
+    mesh.awaitReady(
+        mesh.start(
+            "sidecar-client",
+            "sidecar",
+            sidecarEnv(mesh, "client", "app=client", null, clientOutbound)));
     viaSidecar =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -103,13 +88,7 @@ class SidecarIT {
 
   @AfterAll
   static void stop() throws InterruptedException {
-    PROCESSES.forEach(Process::destroy);
-    for (Process p : PROCESSES) {
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
-    }
-    APPS.forEach(s -> s.stop(0));
+    mesh.close();
   }
 
   @Test
@@ -119,7 +98,7 @@ class SidecarIT {
     assertThat(call("http://echo:9080/hello?x=1", null).body())
         .matches("echo-v[12] GET /hello\\?x=1 host=echo:9080 end-user=null");
 
-    apply(
+    mesh.apply(
         """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -143,9 +122,7 @@ class SidecarIT {
           - route:
             - destination: {host: echo, subset: v1}
         """);
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> versionsSeen(20).equals(java.util.Set.of("echo-v1")));
+    await().atMost(Duration.ofSeconds(10)).until(() -> versionsSeen(20).equals(Set.of("echo-v1")));
     for (int i = 0; i < 20; i++) {
       assertThat(call("http://echo:9080/r", "jason").body()).startsWith("echo-v2 ");
       assertThat(call("http://echo:9080/r", "alice").body()).startsWith("echo-v1 ");
@@ -154,7 +131,7 @@ class SidecarIT {
 
   @Test
   void destinationsOutsideTheMeshPassThroughAsWithAllowAny() throws Exception {
-    int outside = app("outside");
+    int outside = mesh.app("outside");
     HttpResponse<String> r = call("http://127.0.0.1:" + outside + "/x", null);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("outside GET /x host=127.0.0.1:" + outside + " end-user=null");
@@ -165,15 +142,15 @@ class SidecarIT {
 
   @Test
   void pilotRegisteredTheWorkloadsThroughTheirSidecars() throws Exception {
-    String registry = get(pilotHttp, "/debug/registry").body();
+    String registry = mesh.get(mesh.pilotHttp(), "/debug/registry").body();
     assertThat(registry)
         .contains("\"workload\":\"echo-v1\"")
         .contains("\"workload\":\"echo-v2\"")
         .doesNotContain("\"workload\":\"client\"");
   }
 
-  private static java.util.Set<String> versionsSeen(int calls) throws Exception {
-    java.util.Set<String> seen = new java.util.TreeSet<>();
+  private static Set<String> versionsSeen(int calls) throws Exception {
+    Set<String> seen = new TreeSet<>();
     for (int i = 0; i < calls; i++) {
       HttpResponse<String> r = call("http://echo:9080/v", null);
       seen.add(r.statusCode() == 200 ? r.body().split(" ")[0] : "status-" + r.statusCode());
@@ -187,87 +164,5 @@ class SidecarIT {
       b.header("end-user", user);
     }
     return viaSidecar.send(b.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  /** A backend standing in for the application: says who it is and what it saw. */
-  private static int app(String name) throws IOException {
-    HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    s.createContext(
-        "/",
-        ex -> {
-          byte[] body =
-              (name
-                      + " "
-                      + ex.getRequestMethod()
-                      + " "
-                      + ex.getRequestURI()
-                      + " host="
-                      + ex.getRequestHeaders().getFirst("host")
-                      + " end-user="
-                      + ex.getRequestHeaders().getFirst("end-user"))
-                  .getBytes(StandardCharsets.UTF_8);
-          ex.sendResponseHeaders(200, body.length);
-          ex.getResponseBody().write(body);
-          ex.close();
-        });
-    s.start();
-    APPS.add(s);
-    return s.getAddress().getPort();
-  }
-
-  /** Starts a sidecar process; returns its admin port. */
-  private static int sidecar(String workload, String labels, String inbound) throws IOException {
-    int admin = freePort();
-    Map<String, String> env = new HashMap<>();
-    env.put("QMESH_SIDECAR_PILOT", "127.0.0.1:" + pilotXds);
-    env.put("QMESH_SIDECAR_WORKLOAD", workload);
-    env.put("QMESH_SIDECAR_LABELS", labels);
-    env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
-    env.put(
-        "QMESH_SIDECAR_OUTBOUND_PORT",
-        String.valueOf(workload.equals("client") ? clientOutbound : freePort()));
-    env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
-    if (inbound != null) {
-      env.put("QMESH_SIDECAR_INBOUND", inbound);
-    }
-    process("sidecar-" + workload, ROOT.resolve("sidecar/target/quarkus-app/quarkus-run.jar"), env);
-    return admin;
-  }
-
-  private static void process(String name, Path jar, Map<String, String> env) throws IOException {
-    assertThat(jar).as("packaged " + name).exists();
-    String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder b =
-        new ProcessBuilder(java, "-jar", jar.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(LOGS.resolve(name + ".log").toFile());
-    b.environment().putAll(env);
-    PROCESSES.add(b.start());
-  }
-
-  private static void apply(String yaml) throws Exception {
-    HttpResponse<String> r =
-        PLAIN.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pilotHttp + "/apis/config"))
-                .POST(HttpRequest.BodyPublishers.ofString(yaml))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-  }
-
-  private static HttpResponse<String> get(int port, String path) throws Exception {
-    return PLAIN.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .timeout(Duration.ofSeconds(5))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

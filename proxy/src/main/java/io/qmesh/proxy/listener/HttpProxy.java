@@ -23,8 +23,8 @@ import java.util.function.Supplier;
  * and response flag of the stage that failed: 404 NR (no route), 503 UH (no host), 503 NC (unknown
  * cluster), 502 UF (upstream unreachable or reset). The config is read once per request. {@link
  * #outbound} routes by the request's target port (route config {@code <port>}), as a sidecar's
- * outbound side and a gateway do; {@link #inbound} routes with one fixed route config, as the
- * inbound side does for the target port it listens for.
+ * outbound side does; {@link #withRoutes} routes with one fixed route config, as a sidecar's
+ * inbound side and a gateway's listeners do.
  */
 public final class HttpProxy {
 
@@ -61,8 +61,12 @@ public final class HttpProxy {
     return new HttpProxy(vertx, config, view -> String.valueOf(view.port()));
   }
 
-  /** Routes every request with one route config, e.g. {@code inbound|9080||}. */
-  public static HttpProxy inbound(Vertx vertx, Supplier<ProxyConfig> config, String routeConfig) {
+  /**
+   * Routes every request with one route config: {@code inbound|9080||} on a sidecar's inbound side,
+   * {@code http.8080} on a gateway listener.
+   */
+  public static HttpProxy withRoutes(
+      Vertx vertx, Supplier<ProxyConfig> config, String routeConfig) {
     return new HttpProxy(vertx, config, view -> routeConfig);
   }
 

@@ -387,7 +387,7 @@ class HttpProxyTest {
                 Map.of(),
                 Map.of("inbound|9080||", app),
                 Map.of()));
-    HttpProxy inbound = HttpProxy.inbound(vertx, () -> inboundConfig, "inbound|9080||");
+    HttpProxy inbound = HttpProxy.withRoutes(vertx, () -> inboundConfig, "inbound|9080||");
     int port =
         inbound
             .listen("127.0.0.1", 0)

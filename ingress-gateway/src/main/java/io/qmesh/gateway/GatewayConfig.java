@@ -1,0 +1,37 @@
+package io.qmesh.gateway;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** The gateway's settings ({@code qmesh.gateway.*}, or QMESH_GATEWAY_* environment variables). */
+@ConfigMapping(prefix = "qmesh.gateway")
+public interface GatewayConfig {
+
+  /** Pilot's xDS address, {@code host:port}. */
+  @WithDefault("istiod.istio-system.svc:15010")
+  String pilot();
+
+  /** The gateway's namespace: Istio's root namespace. */
+  @WithDefault("istio-system")
+  String namespace();
+
+  /** The workload name. */
+  @WithDefault("istio-ingressgateway")
+  String workload();
+
+  /** Labels Gateway resources select it by: Istio's samples use {@code istio: ingressgateway}. */
+  @WithDefault("istio=ingressgateway,app=istio-ingressgateway")
+  String labels();
+
+  /** Its service account. */
+  @WithDefault("istio-ingressgateway-service-account")
+  String serviceAccount();
+
+  /** Its address. */
+  @WithDefault("127.0.0.1")
+  String instanceIp();
+
+  /** Where the listeners from the Gateway servers bind. */
+  @WithDefault("0.0.0.0")
+  String listenHost();
+}

@@ -1,0 +1,127 @@
+package io.qmesh.gateway;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.listener.ListenerManager;
+import io.qmesh.proxy.xds.Nodes;
+import io.qmesh.proxy.xds.XdsClient;
+import io.qmesh.proxy.xds.XdsResources;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * The ingress gateway's composition root: an xDS client for a {@code router} node whose accepted
+ * updates bind the listeners pilot derives from the Gateway resources selecting this workload, and
+ * compile into the one {@link ProxyConfig} those listeners route with.
+ */
+@Singleton
+public class IngressGateway {
+
+  private static final Logger LOG = Logger.getLogger(IngressGateway.class);
+
+  private final AtomicReference<ProxyConfig> config = new AtomicReference<>(ProxyConfig.EMPTY);
+  private final ScheduledExecutorService xdsThread =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "xds-client");
+            t.setDaemon(true);
+            return t;
+          });
+  private volatile ListenerManager listeners;
+  private volatile XdsClient xds;
+  private volatile Node node;
+
+  void start(@Observes StartupEvent event, Vertx vertx, GatewayConfig c) {
+    Map<String, Object> md = new LinkedHashMap<>();
+    md.put("NAMESPACE", c.namespace());
+    md.put("LABELS", Nodes.labels("qmesh.gateway.labels", c.labels()));
+    md.put("WORKLOAD_NAME", c.workload());
+    md.put("SERVICE_ACCOUNT", c.serviceAccount());
+    md.put("INSTANCE_IPS", c.instanceIp());
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    node =
+        Nodes.node(
+            "router~"
+                + c.instanceIp()
+                + "~"
+                + c.workload()
+                + "-"
+                + suffix
+                + "."
+                + c.namespace()
+                + "~"
+                + c.namespace()
+                + ".svc.cluster.local",
+            c.workload(),
+            md);
+    listeners = new ListenerManager(vertx, config::get, c.listenHost());
+    int colon = c.pilot().lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(
+          "qmesh.gateway.pilot: '" + c.pilot() + "' is not host:port");
+    }
+    xds =
+        new XdsClient(
+            c.pilot().substring(0, colon),
+            Integer.parseInt(c.pilot().substring(colon + 1)),
+            node,
+            this::apply,
+            xdsThread);
+    xds.start();
+    LOG.infof("gateway %s: listeners from pilot %s on %s", node.getId(), c.pilot(), c.listenHost());
+  }
+
+  /** Compile, bind the listeners asked for, then swap in; or say why not (the NACK reason). */
+  private String apply(XdsResources resources) {
+    ProxyConfig compiled;
+    try {
+      compiled = ProxyConfig.compile(resources);
+    } catch (RuntimeException e) {
+      return e.getMessage();
+    }
+    String error = listeners.reconcile(resources);
+    if (error == null) {
+      config.set(compiled);
+      LOG.infof("listening on %s", listeners.ports());
+    }
+    return error;
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (xds != null) {
+      xds.close();
+    }
+    xdsThread.shutdownNow();
+  }
+
+  /** Ready: a config from pilot applied. */
+  public boolean ready() {
+    return xds != null && !xds.resources().clusters().isEmpty();
+  }
+
+  public Node node() {
+    return node;
+  }
+
+  public XdsClient xds() {
+    return xds;
+  }
+
+  public ProxyConfig config() {
+    return config.get();
+  }
+
+  public Map<Integer, String> ports() {
+    return listeners == null ? Map.of() : listeners.ports();
+  }
+}

@@ -1,0 +1,190 @@
+package io.qmesh.testing;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * qmesh's packaged components run as processes on 127.0.0.1 for integration tests: pilot, sidecars,
+ * gateways, and small apps standing in for workloads. Logs go to {@code target/it-logs}; {@link
+ * #close()} stops everything, whatever the tests did.
+ */
+public final class LocalMesh implements AutoCloseable {
+
+  private final Path root;
+  private final Path logs = Path.of("target", "it-logs");
+  private final List<Process> processes = new ArrayList<>();
+  private final List<HttpServer> apps = new ArrayList<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private int pilotHttp;
+  private int pilotXds;
+
+  /**
+   * @param root the repository root (the modules' parent)
+   */
+  public LocalMesh(Path root) throws IOException {
+    this.root = root.toAbsolutePath().normalize();
+    Files.createDirectories(logs);
+  }
+
+  /** Starts pilot with an empty store and waits for its API. */
+  public void startPilot() throws Exception {
+    pilotHttp = freePort();
+    pilotXds = freePort();
+    Path state = Files.createTempDirectory("local-mesh-");
+    start(
+        "pilot",
+        "pilot",
+        Map.of(
+            "QUARKUS_HTTP_PORT",
+            String.valueOf(pilotHttp),
+            "QUARKUS_HTTP_HOST",
+            "127.0.0.1",
+            "PILOT_XDS_PORT",
+            String.valueOf(pilotXds),
+            "QMESH_PILOT_XDS_HOST",
+            "127.0.0.1",
+            "QMESH_STATE_DIR",
+            state.toString()));
+    waitFor(() -> get(pilotHttp, "/apis/config/namespaces").statusCode() == 200);
+  }
+
+  /** Pilot's xDS address for proxies. */
+  public String pilotXds() {
+    return "127.0.0.1:" + pilotXds;
+  }
+
+  public int pilotHttp() {
+    return pilotHttp;
+  }
+
+  /** Applies YAML through pilot's API; fails the test when pilot refuses it. */
+  public void apply(String yaml) throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pilotHttp + "/apis/config"))
+                .POST(HttpRequest.BodyPublishers.ofString(yaml))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("pilot refused the config: " + r.body());
+    }
+  }
+
+  /**
+   * Starts the packaged app of {@code module} with the environment given; returns its admin port.
+   */
+  public int start(String name, String module, Map<String, String> env) throws IOException {
+    Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+    if (!Files.exists(jar)) {
+      throw new AssertionError("not packaged: " + jar);
+    }
+    int admin = freePort();
+    Map<String, String> all = new HashMap<>(env);
+    all.putIfAbsent("QMESH_ADMIN_PORT", String.valueOf(admin));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    ProcessBuilder b =
+        new ProcessBuilder(java, "-jar", jar.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(logs.resolve(name + ".log").toFile());
+    b.environment().putAll(all);
+    processes.add(b.start());
+    return Integer.parseInt(all.get("QMESH_ADMIN_PORT"));
+  }
+
+  /** Waits until a proxy's admin endpoint says it is ready. */
+  public void awaitReady(int adminPort) throws Exception {
+    waitFor(() -> get(adminPort, "/ready").statusCode() == 200);
+  }
+
+  /** An app standing in for a workload: answers with its name and what it saw. Returns its port. */
+  public int app(String name) throws IOException {
+    HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    s.createContext(
+        "/",
+        ex -> {
+          byte[] body =
+              (name
+                      + " "
+                      + ex.getRequestMethod()
+                      + " "
+                      + ex.getRequestURI()
+                      + " host="
+                      + ex.getRequestHeaders().getFirst("host")
+                      + " end-user="
+                      + ex.getRequestHeaders().getFirst("end-user"))
+                  .getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(200, body.length);
+          ex.getResponseBody().write(body);
+          ex.close();
+        });
+    s.start();
+    apps.add(s);
+    return s.getAddress().getPort();
+  }
+
+  public HttpResponse<String> get(int port, String path) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(5))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Polls a condition for up to 60 s (exceptions count as not yet). */
+  public static void waitFor(Check check) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    Exception last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        if (check.ok()) {
+          return;
+        }
+      } catch (Exception e) {
+        last = e;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("not ready after 60 s; see target/it-logs", last);
+  }
+
+  /** A condition to wait for. */
+  @FunctionalInterface
+  public interface Check {
+    boolean ok() throws Exception;
+  }
+
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    processes.forEach(Process::destroy);
+    for (Process p : processes) {
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+    apps.forEach(s -> s.stop(0));
+  }
+}
