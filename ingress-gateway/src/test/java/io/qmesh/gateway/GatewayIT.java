@@ -45,19 +45,12 @@ class GatewayIT {
         mesh.start(
             "sidecar-web",
             "sidecar",
-            Map.of(
-                "QMESH_SIDECAR_PILOT",
-                mesh.pilotXds(),
-                "QMESH_SIDECAR_WORKLOAD",
+            mesh.sidecarEnv(
                 "web-v1",
-                "QMESH_SIDECAR_LABELS",
                 "app=web,version=v1",
-                "QMESH_SIDECAR_INBOUND_HOST",
-                "127.0.0.1",
-                "QMESH_SIDECAR_INBOUND",
+                "web",
                 "9080:" + LocalMesh.freePort() + ":" + app,
-                "QMESH_SIDECAR_OUTBOUND_PORT",
-                String.valueOf(LocalMesh.freePort()))));
+                LocalMesh.freePort())));
     mesh.awaitReady(
         mesh.start(
             "ingress-gateway",

@@ -99,12 +99,39 @@ public final class LocalMesh implements AutoCloseable {
     all.putIfAbsent("QMESH_ADMIN_PORT", String.valueOf(admin));
     String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder b =
-        new ProcessBuilder(java, "-jar", jar.toString())
+        // Many JVMs share two cores here: start them light (C1 only, serial GC, small heaps).
+        new ProcessBuilder(
+                java,
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-Xmx256m",
+                "-jar",
+                jar.toString())
             .redirectErrorStream(true)
             .redirectOutput(logs.resolve(name + ".log").toFile());
     b.environment().putAll(all);
     processes.add(b.start());
     return Integer.parseInt(all.get("QMESH_ADMIN_PORT"));
+  }
+
+  /**
+   * A sidecar's environment in the laptop form.
+   *
+   * @param inbound {@code targetPort:listenPort:appPort}, or null for a client-only sidecar
+   */
+  public Map<String, String> sidecarEnv(
+      String workload, String labels, String serviceAccount, String inbound, int outboundPort) {
+    Map<String, String> env = new HashMap<>();
+    env.put("QMESH_SIDECAR_PILOT", pilotXds());
+    env.put("QMESH_SIDECAR_WORKLOAD", workload);
+    env.put("QMESH_SIDECAR_LABELS", labels);
+    env.put("QMESH_SIDECAR_SERVICE_ACCOUNT", serviceAccount);
+    env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
+    env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outboundPort));
+    if (inbound != null) {
+      env.put("QMESH_SIDECAR_INBOUND", inbound);
+    }
+    return env;
   }
 
   /** Waits until a proxy's admin endpoint says it is ready. */

@@ -12,8 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
@@ -30,21 +28,6 @@ class SidecarIT {
 
   private static LocalMesh mesh;
   private static HttpClient viaSidecar;
-
-  /** A sidecar's environment in the laptop form. */
-  static Map<String, String> sidecarEnv(
-      LocalMesh mesh, String workload, String labels, String inbound, int outboundPort) {
-    Map<String, String> env = new HashMap<>();
-    env.put("QMESH_SIDECAR_PILOT", mesh.pilotXds());
-    env.put("QMESH_SIDECAR_WORKLOAD", workload);
-    env.put("QMESH_SIDECAR_LABELS", labels);
-    env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
-    env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outboundPort));
-    if (inbound != null) {
-      env.put("QMESH_SIDECAR_INBOUND", inbound);
-    }
-    return env;
-  }
 
   @BeforeAll
   static void start() throws Exception {
@@ -66,10 +49,10 @@ class SidecarIT {
           mesh.start(
               "sidecar-echo-" + version,
               "sidecar",
-              sidecarEnv(
-                  mesh,
+              mesh.sidecarEnv(
                   "echo-" + version,
                   "app=echo,version=" + version,
+                  "echo",
                   inbound,
                   LocalMesh.freePort())));
     }
@@ -78,7 +61,7 @@ class SidecarIT {
         mesh.start(
             "sidecar-client",
             "sidecar",
-            sidecarEnv(mesh, "client", "app=client", null, clientOutbound)));
+            mesh.sidecarEnv("client", "app=client", "client", null, clientOutbound)));
     viaSidecar =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
