@@ -44,7 +44,11 @@ public class Pilot {
     this.store = new LocalConfigStore(Path.of(config.stateDir(), "config"));
     PushScheduler[] ref = new PushScheduler[1];
     this.registry =
-        new WorkloadRegistry(exec, config.registrationGrace(), () -> ref[0].requestPush());
+        new WorkloadRegistry(
+            exec,
+            config.registrationGrace(),
+            () -> ref[0].requestPush(),
+            Path.of(config.stateDir(), "registry", "workloads.json"));
     this.scheduler = new PushScheduler(exec, store, registry, cache, config.debounce(), metrics);
     ref[0] = scheduler;
     store.onChange(scheduler::requestPush);

@@ -33,6 +33,8 @@ public final class LocalMesh implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private int pilotHttp;
   private int pilotXds;
+  private Path pilotState;
+  private Process pilot;
 
   /**
    * @param root the repository root (the modules' parent)
@@ -46,7 +48,24 @@ public final class LocalMesh implements AutoCloseable {
   public void startPilot() throws Exception {
     pilotHttp = freePort();
     pilotXds = freePort();
-    Path state = Files.createTempDirectory("local-mesh-");
+    pilotState = Files.createTempDirectory("local-mesh-");
+    runPilot();
+  }
+
+  /** Stops pilot (the proxies keep running on what they have). */
+  public void stopPilot() throws InterruptedException {
+    pilot.destroy();
+    if (!pilot.waitFor(10, TimeUnit.SECONDS)) {
+      pilot.destroyForcibly();
+    }
+  }
+
+  /** Starts pilot again on the same ports and state, and waits for its API. */
+  public void restartPilot() throws Exception {
+    runPilot();
+  }
+
+  private void runPilot() throws Exception {
     start(
         "pilot",
         "pilot",
@@ -60,7 +79,8 @@ public final class LocalMesh implements AutoCloseable {
             "QMESH_PILOT_XDS_HOST",
             "127.0.0.1",
             "QMESH_STATE_DIR",
-            state.toString()));
+            pilotState.toString()));
+    pilot = processes.get(processes.size() - 1);
     waitFor(() -> get(pilotHttp, "/apis/config/namespaces").statusCode() == 200);
   }
 

@@ -1,14 +1,22 @@
 package io.qmesh.pilot.xds;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmesh.pilot.model.ProxyNode;
 import io.qmesh.pilot.model.Workload;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
 
 /**
  * Workloads that registered themselves by connecting (Istio's WorkloadEntry auto-registration): a
@@ -18,16 +26,50 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WorkloadRegistry {
 
+  private static final Logger LOG = Logger.getLogger(WorkloadRegistry.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private final Map<String, Workload> workloads = new ConcurrentHashMap<>();
   private final Map<String, ScheduledFuture<?>> removals = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final Duration grace;
   private final Runnable onChange;
+  private final Path file;
 
-  public WorkloadRegistry(ScheduledExecutorService timer, Duration grace, Runnable onChange) {
+  public WorkloadRegistry(
+      ScheduledExecutorService timer, Duration grace, Runnable onChange, Path file) {
     this.timer = timer;
     this.grace = grace;
     this.onChange = onChange;
+    this.file = file;
+    restore();
+  }
+
+  private void restore() {
+    if (!Files.exists(file)) {
+      return;
+    }
+    try {
+      Map<String, Workload> saved =
+          JSON.readValue(file.toFile(), new TypeReference<Map<String, Workload>>() {});
+      workloads.putAll(saved);
+      // Until their proxies reconnect, restored entries stand; those that do not are removed.
+      saved.keySet().forEach(this::scheduleRemoval);
+      LOG.infof("restored %d registered workloads from %s", saved.size(), file);
+    } catch (IOException e) {
+      LOG.warnf("cannot read %s (%s); starting with no registered workloads", file, e.getMessage());
+    }
+  }
+
+  private void save() {
+    try {
+      Files.createDirectories(file.getParent());
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      JSON.writeValue(tmp.toFile(), new TreeMap<>(workloads));
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      LOG.warnf("cannot save registered workloads to %s: %s", file, e.getMessage());
+    }
   }
 
   public List<Workload> workloads() {
@@ -47,21 +89,26 @@ public final class WorkloadRegistry {
     }
     Workload w = node.asWorkload();
     if (!w.equals(workloads.put(node.id(), w))) {
+      save();
       onChange.run();
     }
   }
 
   /** Schedules a gone proxy's workload for removal after the grace period. */
   public void disconnected(ProxyNode node) {
-    if (!workloads.containsKey(node.id())) {
-      return;
+    if (workloads.containsKey(node.id())) {
+      scheduleRemoval(node.id());
     }
+  }
+
+  private void scheduleRemoval(String id) {
     removals.put(
-        node.id(),
+        id,
         timer.schedule(
             () -> {
-              removals.remove(node.id());
-              if (workloads.remove(node.id()) != null) {
+              removals.remove(id);
+              if (workloads.remove(id) != null) {
+                save();
                 onChange.run();
               }
             },

@@ -35,7 +35,8 @@ class PushSchedulerTest {
   private PushScheduler scheduler(LocalConfigStore store) {
     PushScheduler[] ref = new PushScheduler[1];
     WorkloadRegistry registry =
-        new WorkloadRegistry(exec, Duration.ofSeconds(1), () -> ref[0].requestPush());
+        new WorkloadRegistry(
+            exec, Duration.ofSeconds(1), () -> ref[0].requestPush(), dir.resolve("workloads.json"));
     ref[0] =
         new PushScheduler(
             exec, store, registry, cache, Duration.ofMillis(10), new SimpleMeterRegistry());

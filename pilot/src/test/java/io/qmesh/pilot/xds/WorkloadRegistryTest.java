@@ -1,0 +1,73 @@
+package io.qmesh.pilot.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.qmesh.pilot.model.ProxyNode;
+import io.qmesh.pilot.translate.Proxies;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WorkloadRegistryTest {
+
+  @TempDir Path dir;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  private final AtomicInteger changes = new AtomicInteger();
+
+  @AfterEach
+  void stop() {
+    timer.shutdownNow();
+  }
+
+  private WorkloadRegistry registry(Duration grace) {
+    return new WorkloadRegistry(
+        timer, grace, changes::incrementAndGet, dir.resolve("registry/workloads.json"));
+  }
+
+  private static ProxyNode sidecar(String id) {
+    var node = Proxies.node(id, Map.of("app", "ratings"), Map.of("NAMESPACE", "default"));
+    var ports =
+        com.google.protobuf.Struct.newBuilder()
+            .putFields(
+                "9080", com.google.protobuf.Value.newBuilder().setStringValue("21080").build());
+    var md =
+        node.getMetadata().toBuilder()
+            .putFields(
+                "QMESH_WORKLOAD_PORTS",
+                com.google.protobuf.Value.newBuilder().setStructValue(ports).build());
+    return ProxyNode.from(node.toBuilder().setMetadata(md).build());
+  }
+
+  @Test
+  void aProxyWithPortsRegistersAndLeavesAfterTheGracePeriod() {
+    WorkloadRegistry registry = registry(Duration.ofMillis(200));
+    ProxyNode node = sidecar("sidecar~127.0.0.1~ratings-1.default~default.svc.cluster.local");
+    registry.connected(node);
+    assertThat(registry.workloads()).extracting(w -> w.ports().get("9080")).containsExactly(21080);
+    registry.disconnected(node);
+    await().atMost(Duration.ofSeconds(5)).until(() -> registry.workloads().isEmpty());
+    assertThat(changes.get()).isEqualTo(2);
+  }
+
+  @Test
+  void registrationsOutliveARestartAndStayIfTheirProxyReturnsInTime() {
+    ProxyNode back = sidecar("sidecar~127.0.0.1~ratings-1.default~default.svc.cluster.local");
+    ProxyNode gone = sidecar("sidecar~127.0.0.2~ratings-2.default~default.svc.cluster.local");
+    WorkloadRegistry before = registry(Duration.ofMillis(300));
+    before.connected(back);
+    before.connected(gone);
+
+    WorkloadRegistry after = registry(Duration.ofMillis(300));
+    assertThat(after.workloads()).hasSize(2);
+    after.connected(back);
+    await().atMost(Duration.ofSeconds(5)).until(() -> after.workloads().size() == 1);
+    assertThat(after.workloads()).extracting(w -> w.address()).containsExactly("127.0.0.1");
+  }
+}
