@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -148,10 +147,5 @@ public final class ConfigParser {
     return java.util.Arrays.stream(ConfigKind.values())
         .map(ConfigKind::kindName)
         .collect(Collectors.joining(", "));
-  }
-
-  /** A JSON mapper that writes objects as fabric8 does, for storing and showing them. */
-  public static ObjectMapper json() {
-    return Serialization.jsonMapper();
   }
 }

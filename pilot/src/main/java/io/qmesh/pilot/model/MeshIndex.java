@@ -10,8 +10,9 @@ import java.util.Set;
 
 /**
  * Lookups a snapshot answers many times per push, precomputed once: services by host, workloads by
- * namespace and label, and services by namespace and the labels their selectors name. They keep
- * endpoint and inbound resolution from scanning every workload or service.
+ * namespace and label, services by namespace and the labels their selectors name, and whether any
+ * route matches on source labels. They keep endpoint and inbound resolution, and the per-proxy
+ * shape, from scanning every workload, service or route.
  */
 final class MeshIndex {
 
@@ -19,7 +20,17 @@ final class MeshIndex {
   private final Map<String, List<Workload>> workloadsByLabel = new HashMap<>();
   private final Map<String, List<MeshService>> servicesBySelectorLabel = new HashMap<>();
 
-  MeshIndex(List<MeshService> services, List<Workload> workloads) {
+  private final boolean usesSourceLabels;
+
+  MeshIndex(
+      List<MeshService> services,
+      List<Workload> workloads,
+      List<Named<io.fabric8.istio.api.api.networking.v1alpha3.VirtualService>> virtualServices) {
+    usesSourceLabels =
+        virtualServices.stream()
+            .flatMap(vs -> vs.spec().getHttp().stream())
+            .flatMap(r -> r.getMatch().stream())
+            .anyMatch(m -> !m.getSourceLabels().isEmpty());
     for (MeshService s : services) {
       byHost.putIfAbsent(s.hostname(), s);
       if (s.selector() != null) {
@@ -39,6 +50,10 @@ final class MeshIndex {
                       .computeIfAbsent(key(w.namespace(), k, v), x -> new ArrayList<>())
                       .add(w));
     }
+  }
+
+  boolean usesSourceLabels() {
+    return usesSourceLabels;
   }
 
   MeshService service(String hostname) {

@@ -43,7 +43,7 @@ public record MeshSnapshot(
     virtualServices = virtualServices.stream().sorted(order).toList();
     destinationRules = destinationRules.stream().sorted(order).toList();
     gateways = gateways.stream().sorted(order).toList();
-    index = new MeshIndex(services, workloads);
+    index = new MeshIndex(services, workloads, virtualServices);
   }
 
   /** An empty mesh. */
@@ -56,10 +56,7 @@ public record MeshSnapshot(
    * config.
    */
   public boolean usesSourceLabels() {
-    return virtualServices.stream()
-        .flatMap(vs -> vs.spec().getHttp().stream())
-        .flatMap(r -> r.getMatch().stream())
-        .anyMatch(m -> !m.getSourceLabels().isEmpty());
+    return index.usesSourceLabels();
   }
 
   /** The service with this hostname. */

@@ -10,9 +10,4 @@ import java.util.Set;
  * the clusters that exist (routes refer to no other).
  */
 record RouteContext(
-    MeshSnapshot mesh, ProxyNode proxy, int port, Set<String> gateways, Set<String> clusters) {
-
-  boolean isMesh() {
-    return gateways.contains("mesh");
-  }
-}
+    MeshSnapshot mesh, ProxyNode proxy, int port, Set<String> gateways, Set<String> clusters) {}

@@ -120,33 +120,27 @@ public final class PushScheduler {
     return Optional.ofNullable(proxies.get(id));
   }
 
+  /** Rebuilds the snapshot and updates every proxy; runs inside {@link #safely}. */
   private void push() {
     scheduled.set(false);
-    try {
-      pushTime.record(
-          () -> {
-            MeshSnapshot next =
-                SnapshotBuilder.build(
-                    version.incrementAndGet(),
-                    store.list(Optional.empty(), Optional.empty()),
-                    registry.workloads());
-            mesh = next;
-            Memo fresh = new Memo();
-            memo = fresh;
-            int changed = 0;
-            for (ProxyNode node : List.copyOf(proxies.values())) {
-              if (update(node, next, fresh)) {
-                changed++;
-              }
+    pushTime.record(
+        () -> {
+          MeshSnapshot next =
+              SnapshotBuilder.build(
+                  version.incrementAndGet(),
+                  store.list(Optional.empty(), Optional.empty()),
+                  registry.workloads());
+          mesh = next;
+          Memo fresh = new Memo();
+          memo = fresh;
+          int changed = 0;
+          for (ProxyNode node : List.copyOf(proxies.values())) {
+            if (update(node, next, fresh)) {
+              changed++;
             }
-            LOG.debugf(
-                "push %d: %d of %d proxies changed", next.version(), changed, proxies.size());
-          });
-    } catch (RuntimeException e) {
-      // A translation bug must not stop pushes: the proxies keep their last good config.
-      metrics.counter("pilot_total_xds_internal_errors").increment();
-      LOG.error("push failed; proxies keep their last config", e);
-    }
+          }
+          LOG.debugf("push %d: %d of %d proxies changed", next.version(), changed, proxies.size());
+        });
   }
 
   /** A translated part of a proxy's config, with each type's digest computed once. */
