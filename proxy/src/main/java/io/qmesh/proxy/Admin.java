@@ -1,8 +1,20 @@
 package io.qmesh.proxy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.qmesh.proxy.xds.XdsClient;
 import io.qmesh.proxy.xds.XdsResources;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +23,29 @@ import java.util.TreeMap;
 /** What a proxy's admin endpoint shows of what it runs. */
 public final class Admin {
 
+  /** The typed configs pilot sends inside resources, so a dump shows them whole. */
+  private static final JsonFormat.Printer PRINTER =
+      JsonFormat.printer()
+          .omittingInsignificantWhitespace()
+          .usingTypeRegistry(
+              JsonFormat.TypeRegistry.newBuilder()
+                  .add(HttpConnectionManager.getDescriptor())
+                  .add(Router.getDescriptor())
+                  .add(HTTPFault.getDescriptor())
+                  .add(TcpProxy.getDescriptor())
+                  .add(PreviousHostsPredicate.getDescriptor())
+                  .add(HttpProtocolOptions.getDescriptor())
+                  .build());
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private Admin() {}
 
-  /** The node, the versions applied, the listeners, route configs and clusters with their hosts. */
+  /**
+   * The node, the versions applied, the names of the listeners, route configs and clusters with
+   * their hosts, and under {@code configs} every resource as Envoy JSON (what {@code qmesh
+   * proxy-config} reads).
+   */
   public static Map<String, Object> configDump(Node node, XdsClient xds, ProxyConfig config) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("node", node == null ? "" : node.getId());
@@ -27,6 +59,28 @@ public final class Admin {
         .forEach(
             (name, c) -> clusters.put(name, c.hosts().stream().map(Object::toString).toList()));
     out.put("clusters", clusters);
+    Map<String, Object> configs = new LinkedHashMap<>();
+    configs.put("listeners", json(r.listeners()));
+    configs.put("routes", json(r.routes()));
+    configs.put("clusters", json(r.clusters()));
+    configs.put("endpoints", json(r.endpoints()));
+    out.put("configs", configs);
     return out;
+  }
+
+  private static List<JsonNode> json(Map<String, ? extends Message> resources) {
+    return new TreeMap<>(resources).values().stream().map(Admin::json).toList();
+  }
+
+  private static JsonNode json(Message m) {
+    try {
+      return JSON.readTree(PRINTER.print(m));
+    } catch (InvalidProtocolBufferException e) {
+      return JSON.createObjectNode()
+          .put("@type", m.getDescriptorForType().getFullName())
+          .put("error", "cannot print: " + e.getMessage());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

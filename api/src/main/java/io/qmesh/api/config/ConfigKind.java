@@ -24,6 +24,20 @@ public enum ConfigKind {
   SERVICE("Service", "", List.of("v1")),
   NAMESPACE("Namespace", "", List.of("v1"));
 
+  /** kubectl's short names for Istio's CRDs and the core kinds. */
+  private static final java.util.Map<String, ConfigKind> SHORT_NAMES =
+      java.util.Map.of(
+          "vs", VIRTUAL_SERVICE,
+          "dr", DESTINATION_RULE,
+          "gw", GATEWAY,
+          "se", SERVICE_ENTRY,
+          "we", WORKLOAD_ENTRY,
+          "pa", PEER_AUTHENTICATION,
+          "ra", REQUEST_AUTHENTICATION,
+          "ap", AUTHORIZATION_POLICY,
+          "svc", SERVICE,
+          "ns", NAMESPACE);
+
   private final String kind;
   private final String group;
   private final List<String> versions;
@@ -62,6 +76,10 @@ public enum ConfigKind {
   /** Finds a kind by its name, case-insensitively; also accepts plural and lower-case forms. */
   public static Optional<ConfigKind> byName(String name) {
     String n = name.toLowerCase();
+    ConfigKind shortName = SHORT_NAMES.get(n);
+    if (shortName != null) {
+      return Optional.of(shortName);
+    }
     return Arrays.stream(values())
         .filter(
             k -> {

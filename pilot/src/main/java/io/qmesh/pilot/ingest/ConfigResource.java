@@ -141,6 +141,8 @@ public class ConfigResource {
                     Map.of(
                         "kind",
                         c.key().kind().kindName(),
+                        "group",
+                        c.key().kind().group(),
                         "namespace",
                         c.key().namespace(),
                         "name",

@@ -1,0 +1,197 @@
+package io.qmesh.cli;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How each kind of component is started in the laptop mode: pilot on Istio's ports with its state
+ * under {@code .qmesh/}, gateways and sidecars connected to it, and apps with their sidecar as
+ * their HTTP proxy.
+ */
+final class Launches {
+
+  /**
+   * Many JVMs share a laptop's cores: start them light (C1 only, serial GC, small heaps).
+   * QMESH_JAVA_OPTS replaces these.
+   */
+  private static final String JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k";
+
+  private final Home home;
+
+  Launches(Home home) {
+    this.home = home;
+  }
+
+  static String pilotXds() {
+    return "127.0.0.1:" + Ports.PILOT_XDS;
+  }
+
+  Launch pilot() {
+    Map<String, String> env = new HashMap<>();
+    env.put("QUARKUS_HTTP_PORT", String.valueOf(Ports.PILOT_HTTP));
+    env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+    env.put("PILOT_XDS_PORT", String.valueOf(Ports.PILOT_XDS));
+    env.put("QMESH_PILOT_XDS_HOST", "127.0.0.1");
+    env.put("QMESH_STATE_DIR", home.state().toString());
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("xds", Ports.PILOT_XDS);
+    ports.put("http", Ports.PILOT_HTTP);
+    return new Launch(
+        "pilot",
+        "pilot",
+        "pilot",
+        java("pilot", "256m"),
+        env,
+        ports,
+        List.of(Ports.PILOT_XDS, Ports.PILOT_HTTP),
+        "http://127.0.0.1:" + Ports.PILOT_HTTP + "/apis/config/namespaces");
+  }
+
+  /**
+   * A gateway: Istio runs its ingress and egress gateways from one proxy image with different
+   * labels, and so does qmesh.
+   */
+  Launch gateway(String name, String labels, int block, List<Integer> listeners) {
+    int admin = Ports.block(block) + Ports.ADMIN;
+    Map<String, String> env = new HashMap<>();
+    env.put("QMESH_GATEWAY_PILOT", pilotXds());
+    env.put("QMESH_GATEWAY_WORKLOAD", name);
+    env.put("QMESH_GATEWAY_LABELS", labels);
+    env.put("QMESH_GATEWAY_SERVICE_ACCOUNT", name + "-service-account");
+    env.put("QMESH_GATEWAY_LISTEN_HOST", "127.0.0.1");
+    env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("admin", admin);
+    List<Integer> binds = new ArrayList<>(List.of(admin));
+    for (int l : listeners) {
+      ports.put("http." + l, l);
+      binds.add(l);
+    }
+    return new Launch(
+        name,
+        "gateway",
+        name,
+        java("ingress-gateway", "128m"),
+        env,
+        ports,
+        binds,
+        "http://127.0.0.1:" + admin + "/ready");
+  }
+
+  /** A workload's sidecar: the workload's mesh address for {@code servicePort}, and its proxy. */
+  Launch sidecar(Workload w) {
+    int base = Ports.block(w.block());
+    int admin = base + Ports.ADMIN;
+    int outbound = base + Ports.OUTBOUND;
+    int inbound = base + Ports.INBOUND;
+    Map<String, String> env = new HashMap<>();
+    env.put("QMESH_SIDECAR_PILOT", pilotXds());
+    env.put("QMESH_SIDECAR_WORKLOAD", w.name());
+    env.put("QMESH_SIDECAR_NAMESPACE", w.namespace());
+    env.put("QMESH_SIDECAR_LABELS", "app=" + w.app() + ",version=" + w.version());
+    env.put("QMESH_SIDECAR_SERVICE_ACCOUNT", w.serviceAccount());
+    env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
+    env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outbound));
+    env.put("QMESH_SIDECAR_INBOUND", w.servicePort() + ":" + inbound + ":" + w.appPort());
+    env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("admin", admin);
+    ports.put("outbound", outbound);
+    ports.put("inbound", inbound);
+    return new Launch(
+        w.name() + "-sidecar",
+        "sidecar",
+        w.name(),
+        java("sidecar", "128m"),
+        env,
+        ports,
+        List.of(admin, outbound, inbound),
+        "http://127.0.0.1:" + admin + "/ready");
+  }
+
+  /**
+   * A workload's app: its command, with the environment that sends its outbound traffic through its
+   * sidecar.
+   */
+  Launch app(Workload w, List<String> command, Map<String, String> extraEnv, String ready) {
+    Map<String, String> env = new HashMap<>(proxyEnv(Ports.block(w.block()) + Ports.OUTBOUND));
+    env.put("HOSTNAME", w.name());
+    env.put("PORT", String.valueOf(w.appPort()));
+    env.put("QMESH_WORKLOAD", w.name());
+    env.putAll(extraEnv);
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("app", w.appPort());
+    return new Launch(w.name(), "app", w.name(), command, env, ports, List.of(w.appPort()), ready);
+  }
+
+  /** A Bookinfo app, from its packaged jar, listening privately on the workload's app port. */
+  Launch bookinfoApp(Workload w, Map<String, String> appEnv) {
+    Map<String, String> env = new HashMap<>(appEnv);
+    env.put("QUARKUS_HTTP_PORT", String.valueOf(w.appPort()));
+    env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+    return app(
+        w, java("bookinfo/" + w.app(), "96m"), env, "http://127.0.0.1:" + w.appPort() + "/health");
+  }
+
+  /**
+   * What sends a process' HTTP traffic through a sidecar's outbound port: the variables curl,
+   * Python, Go and the JDK's clients (through Bookinfo's settings) read.
+   */
+  static Map<String, String> proxyEnv(int outbound) {
+    String proxy = "http://127.0.0.1:" + outbound;
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("HTTP_PROXY", proxy);
+    env.put("http_proxy", proxy);
+    env.put("NO_PROXY", "localhost,127.0.0.1,::1");
+    env.put("no_proxy", "localhost,127.0.0.1,::1");
+    return env;
+  }
+
+  private List<String> java(String module, String heap) {
+    String java =
+        ProcessHandle.current()
+            .info()
+            .command()
+            .orElse(System.getProperty("java.home") + "/bin/java");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    String opts = System.getenv("QMESH_JAVA_OPTS");
+    for (String o : (opts == null ? JAVA_OPTS + " -Xmx" + heap : opts).trim().split("\\s+")) {
+      if (!o.isEmpty()) {
+        cmd.add(o);
+      }
+    }
+    cmd.add("-jar");
+    cmd.add(home.requireJar(module).toString());
+    return cmd;
+  }
+
+  /** A workload in the laptop mode: its identity, its block of ports and its app's port. */
+  record Workload(
+      String name,
+      String app,
+      String version,
+      String namespace,
+      String serviceAccount,
+      int block,
+      int servicePort,
+      int appPort) {
+
+    /** A workload whose app listens on its block's private app port. */
+    static Workload inBlock(
+        String name, String app, String version, String serviceAccount, int block, int port) {
+      return new Workload(
+          name,
+          app,
+          version,
+          "default",
+          serviceAccount,
+          block,
+          port,
+          Ports.block(block) + Ports.APP);
+    }
+  }
+}

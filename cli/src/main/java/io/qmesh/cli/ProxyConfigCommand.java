@@ -1,0 +1,212 @@
+package io.qmesh.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code qmesh proxy-config listeners|routes|clusters|endpoints|all <workload>}: what a proxy runs,
+ * read from its admin endpoint, in istioctl's tables.
+ */
+@Command(
+    name = "proxy-config",
+    aliases = "pc",
+    description = "Show a proxy's listeners, routes, clusters or endpoints (from its admin port).")
+final class ProxyConfigCommand extends MeshCommand {
+
+  private static final List<String> TYPES =
+      List.of("listeners", "routes", "clusters", "endpoints", "all");
+
+  @Parameters(index = "0", description = "listeners, routes, clusters, endpoints or all")
+  String type;
+
+  @Parameters(index = "1", description = "The workload (or gateway) whose proxy to read.")
+  String workload;
+
+  @Option(
+      names = {"-o", "--output"},
+      description = "table (default) or json")
+  String output = "table";
+
+  @Override
+  public Integer call() throws Exception {
+    String t = type.endsWith("s") || type.equals("all") ? type : type + "s";
+    if (!TYPES.contains(t)) {
+      throw new Failure("'" + type + "' is not one of " + String.join(", ", TYPES));
+    }
+    Component proxy =
+        state()
+            .proxyOf(workload)
+            .orElseThrow(
+                () ->
+                    new Failure(
+                        "no proxy for '" + workload + "' here (`qmesh status` lists them)"));
+    JsonNode dump = dump(proxy.port("admin"), proxy.name());
+    JsonNode configs = dump.path("configs");
+    if (output.equals("json")) {
+      out()
+          .println(
+              PilotClient.JSON
+                  .writerWithDefaultPrettyPrinter()
+                  .writeValueAsString(t.equals("all") ? configs : configs.path(t)));
+      out().flush();
+      return 0;
+    }
+    List<String> shown = t.equals("all") ? TYPES.subList(0, 4) : List.of(t);
+    for (String s : shown) {
+      if (shown.size() > 1) {
+        out().println(s.toUpperCase() + ":");
+      }
+      switch (s) {
+        case "listeners" -> listeners(configs.path(s)).print(out());
+        case "routes" -> routes(configs.path(s)).print(out());
+        case "clusters" -> clusters(configs.path(s)).print(out());
+        default -> endpoints(configs.path(s)).print(out());
+      }
+      if (shown.size() > 1) {
+        out().println();
+      }
+    }
+    out().flush();
+    return 0;
+  }
+
+  static JsonNode dump(int admin, String name) throws IOException, InterruptedException {
+    try {
+      HttpResponse<String> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/config_dump"))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) {
+        throw new Failure(name + "'s admin answered " + r.statusCode() + ": " + r.body());
+      }
+      return PilotClient.JSON.readTree(r.body());
+    } catch (java.net.ConnectException e) {
+      throw new Failure(name + " is not answering on its admin port " + admin);
+    }
+  }
+
+  static Table listeners(JsonNode listeners) {
+    Table t = new Table("NAME", "ADDRESS", "PORT", "DESTINATION");
+    for (JsonNode l : listeners) {
+      JsonNode sa = l.path("address").path("socketAddress");
+      List<String> dest = new ArrayList<>();
+      for (JsonNode fc : l.path("filterChains")) {
+        for (JsonNode f : fc.path("filters")) {
+          JsonNode c = f.path("typedConfig");
+          if (c.has("rds")) {
+            dest.add("Route: " + c.path("rds").path("routeConfigName").asText());
+          } else if (c.has("routeConfig")) {
+            dest.add("Inline Route: " + c.path("routeConfig").path("name").asText());
+          } else if (c.has("cluster")) {
+            dest.add("Cluster: " + c.path("cluster").asText());
+          }
+        }
+      }
+      if (l.has("apiListener")) {
+        dest.add("API listener");
+      }
+      t.row(
+          l.path("name").asText(),
+          sa.path("address").asText(),
+          sa.path("portValue").asText(),
+          String.join("; ", dest));
+    }
+    return t;
+  }
+
+  static Table routes(JsonNode routes) {
+    Table t = new Table("NAME", "VHOST NAME", "DOMAINS", "MATCH", "DESTINATION");
+    for (JsonNode rc : routes) {
+      for (JsonNode vh : rc.path("virtualHosts")) {
+        JsonNode domains = vh.path("domains");
+        String d =
+            domains.isEmpty()
+                ? ""
+                : domains.get(0).asText()
+                    + (domains.size() > 1 ? " + " + (domains.size() - 1) + " more..." : "");
+        for (JsonNode r : vh.path("routes")) {
+          t.row(rc.path("name").asText(), vh.path("name").asText(), d, match(r), dest(r));
+        }
+      }
+    }
+    return t;
+  }
+
+  private static String match(JsonNode r) {
+    JsonNode m = r.path("match");
+    String path =
+        m.has("prefix")
+            ? m.path("prefix").asText() + "*"
+            : m.has("path")
+                ? m.path("path").asText()
+                : m.has("safeRegex") ? m.path("safeRegex").path("regex").asText() : "";
+    int headers = m.path("headers").size();
+    return headers == 0 ? path : path + " (+" + headers + " header match)";
+  }
+
+  private static String dest(JsonNode r) {
+    JsonNode route = r.path("route");
+    if (route.has("cluster")) {
+      return route.path("cluster").asText();
+    }
+    if (route.has("weightedClusters")) {
+      List<String> w = new ArrayList<>();
+      route
+          .path("weightedClusters")
+          .path("clusters")
+          .forEach(c -> w.add(c.path("name").asText() + " " + c.path("weight").asText() + "%"));
+      return String.join(", ", w);
+    }
+    if (r.has("redirect")) {
+      return "redirect";
+    }
+    if (r.has("directResponse")) {
+      return "direct response " + r.path("directResponse").path("status").asText();
+    }
+    return "";
+  }
+
+  static Table clusters(JsonNode clusters) {
+    Table t = new Table("SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE");
+    for (JsonNode c : clusters) {
+      String name = c.path("name").asText();
+      String[] parts = name.split("\\|", -1);
+      String type = c.path("type").asText(c.has("edsClusterConfig") ? "EDS" : "");
+      if (parts.length == 4) {
+        t.row(parts[3], parts[1], parts[2].isEmpty() ? "-" : parts[2], parts[0], type);
+      } else {
+        t.row(name, "-", "-", "-", type);
+      }
+    }
+    return t;
+  }
+
+  static Table endpoints(JsonNode endpoints) {
+    Table t = new Table("ENDPOINT", "STATUS", "CLUSTER");
+    for (JsonNode cla : endpoints) {
+      for (JsonNode locality : cla.path("endpoints")) {
+        for (JsonNode lb : locality.path("lbEndpoints")) {
+          JsonNode sa = lb.path("endpoint").path("address").path("socketAddress");
+          t.row(
+              sa.path("address").asText() + ":" + sa.path("portValue").asText(),
+              lb.path("healthStatus").asText("HEALTHY"),
+              cla.path("clusterName").asText());
+        }
+      }
+    }
+    return t;
+  }
+}

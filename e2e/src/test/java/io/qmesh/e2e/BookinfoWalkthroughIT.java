@@ -1,0 +1,434 @@
+package io.qmesh.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Istio's Bookinfo walkthrough on the laptop mode: {@code ./qmesh up --detach} starts the mesh and
+ * Bookinfo once, then each step applies Istio's own sample files with {@code ./qmesh apply -f} and
+ * checks what the product page shows through the ingress gateway, as the walkthrough's reader
+ * would. The mesh is stopped with {@code ./qmesh down} however the tests end, and no process may
+ * outlive it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BookinfoWalkthroughIT {
+
+  private static final Path ROOT =
+      Path.of(System.getProperty("qmesh.root", "..")).toAbsolutePath().normalize();
+
+  /** Istio's originals: the suite reads them, not copies. */
+  private static final Path SAMPLES =
+      ROOT.resolve("../shared/istio-samples/bookinfo/networking").normalize();
+
+  private static final Pattern SERVED_BY = Pattern.compile("Reviews served by:</dt><u>([^<]+)</u>");
+  private static final String PRODUCT_PAGE = "http://127.0.0.1:8080/productpage";
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<Long> PIDS = new ArrayList<>();
+
+  private static Qmesh qmesh;
+
+  @BeforeAll
+  static void up() throws Exception {
+    assertThat(SAMPLES.resolve("bookinfo-gateway.yaml"))
+        .as("Istio's samples must be in ../shared beside the repository")
+        .exists();
+    Path work = ROOT.resolve("e2e/target/walkthrough");
+    Files.createDirectories(work);
+    if (Files.exists(work.resolve(".qmesh"))) {
+      new Qmesh(ROOT, work).run("down");
+      new Qmesh(ROOT, work).run("reset");
+    }
+    qmesh = new Qmesh(ROOT, work);
+    long t0 = System.nanoTime();
+    Qmesh.Result up = qmesh.run("up", "--detach");
+    recordPids();
+    System.out.printf(
+        "qmesh up --detach: exit %d after %.1f s%n%s%n",
+        up.code(), (System.nanoTime() - t0) / 1e9, up.output());
+    assertThat(up.code()).as(up.output()).isZero();
+    assertThat(up.output()).contains(PRODUCT_PAGE);
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (qmesh == null) {
+      return;
+    }
+    recordPids();
+    Qmesh.Result down = qmesh.run("down");
+    List<Long> left =
+        PIDS.stream()
+            .filter(p -> ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false))
+            .toList();
+    left.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+    assertThat(down.code()).as(down.output()).isZero();
+    assertThat(left).as("processes left after qmesh down").isEmpty();
+  }
+
+  private static void recordPids() throws IOException {
+    Path mesh = qmesh.workDir().resolve(".qmesh/mesh.json");
+    if (Files.exists(mesh)) {
+      for (JsonNode c : JSON.readTree(mesh.toFile())) {
+        long pid = c.path("pid").asLong();
+        if (!PIDS.contains(pid)) {
+          PIDS.add(pid);
+        }
+      }
+    }
+  }
+
+  @Test
+  @Order(1)
+  void theMeshIsUpAndSynced() throws Exception {
+    Qmesh.Result status = qmesh.run("status", "-o", "json");
+    assertThat(status.code()).as(status.output()).isZero();
+    Map<String, String> states = new TreeMap<>();
+    JSON.readTree(status.output())
+        .forEach(c -> states.put(c.path("name").asText(), c.path("state").asText()));
+    assertThat(states)
+        .containsKeys(
+            "pilot",
+            "istio-ingressgateway",
+            "istio-egressgateway",
+            "productpage-v1",
+            "productpage-v1-sidecar",
+            "details-v1",
+            "ratings-v1",
+            "reviews-v1",
+            "reviews-v2",
+            "reviews-v3-sidecar")
+        .hasSize(15);
+    assertThat(Set.copyOf(states.values())).containsExactly("ready");
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              String ps = qmesh.run("proxy-status").output();
+              assertThat(ps.lines().skip(1).count()).as(ps).isEqualTo(8);
+              assertThat(ps).doesNotContain("STALE").doesNotContain("NACKED");
+            });
+
+    Qmesh.Result again = qmesh.run("up", "--detach");
+    assertThat(again.code()).isEqualTo(1);
+    assertThat(again.output()).contains("qmesh is already running here");
+  }
+
+  @Test
+  @Order(2)
+  void productPageThroughTheIngressAndFromInsideRatings() throws Exception {
+    assertThat(productPage(null))
+        .contains("<title>Simple Bookstore App</title>")
+        .contains("<dd>paperback</dd>")
+        .doesNotContain("Sorry");
+
+    // Istio's: kubectl exec ratings -- curl -sS productpage:9080/productpage
+    Qmesh.Result exec =
+        qmesh.run("exec", "ratings-v1", "--", "curl", "-sS", "productpage:9080/productpage");
+    assertThat(exec.code()).as(exec.output()).isZero();
+    assertThat(exec.output()).contains("<title>Simple Bookstore App</title>");
+  }
+
+  @Test
+  @Order(3)
+  void withoutRulesReviewsSpreadsOverItsThreeVersions() throws Exception {
+    assertThat(servedBy(60, null).keySet())
+        .containsExactlyInAnyOrder("reviews-v1", "reviews-v2", "reviews-v3");
+  }
+
+  @Test
+  @Order(4)
+  void allV1PinsReviewsV1() throws Exception {
+    apply("destination-rule-all.yaml");
+    apply("virtual-service-all-v1.yaml");
+    awaitOnly("reviews-v1");
+    assertThat(servedBy(40, null).keySet()).containsExactly("reviews-v1");
+
+    assertThat(qmesh.run("get", "virtualservices").output())
+        .contains("reviews")
+        .contains("productpage")
+        .contains("[bookinfo-gateway]");
+    assertThat(qmesh.run("proxy-config", "clusters", "productpage-v1").output())
+        .containsPattern("reviews.default.svc.cluster.local\\s+9080\\s+v2\\s+outbound\\s+EDS");
+  }
+
+  @Test
+  @Order(5)
+  void v2AndV3HalfAndHalf() throws Exception {
+    apply("virtual-service-reviews-v2-v3.yaml");
+    awaitNo("reviews-v1");
+    Map<String, Integer> seen = servedBy(300, null);
+    assertThat(seen).doesNotContainKey("reviews-v1");
+    assertShare(seen, "reviews-v2", 300, 50);
+    assertShare(seen, "reviews-v3", 300, 50);
+  }
+
+  @Test
+  @Order(6)
+  void jasonSeesV2AndEveryoneElseV1() throws Exception {
+    apply("virtual-service-reviews-test-v2.yaml");
+    String jason = login("jason");
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> servedBy(5, jason).keySet().equals(Set.of("reviews-v2")));
+    assertThat(productPage(jason))
+        .contains("<span class=\"user\">jason</span>")
+        .contains("<font color=\"black\">");
+    assertThat(servedBy(30, null).keySet()).containsExactly("reviews-v1");
+    assertThat(servedBy(10, login("alice")).keySet()).containsExactly("reviews-v1");
+  }
+
+  @Test
+  @Order(7)
+  void weightedShiftsLandWithinTenPoints() throws Exception {
+    apply("virtual-service-reviews-90-10.yaml");
+    awaitSeen("reviews-v2");
+    Map<String, Integer> s = servedBy(300, null);
+    assertThat(s.keySet()).isSubsetOf("reviews-v1", "reviews-v2");
+    assertShare(s, "reviews-v1", 300, 90);
+
+    apply("virtual-service-reviews-80-20.yaml");
+    Thread.sleep(1000); // 90-10 and 80-20 look alike: give the push its time
+    s = servedBy(300, null);
+    assertThat(s.keySet()).isSubsetOf("reviews-v1", "reviews-v2");
+    assertShare(s, "reviews-v1", 300, 80);
+
+    apply("virtual-service-reviews-50-v3.yaml");
+    awaitNo("reviews-v2");
+    s = servedBy(300, null);
+    assertThat(s.keySet()).isSubsetOf("reviews-v1", "reviews-v3");
+    assertShare(s, "reviews-v3", 300, 50);
+
+    apply("virtual-service-reviews-v3.yaml");
+    awaitOnly("reviews-v3");
+    assertThat(servedBy(40, null).keySet()).containsExactly("reviews-v3");
+    assertThat(productPage(null)).contains("<font color=\"red\">");
+  }
+
+  @Test
+  @Order(8)
+  void aRefusedApplyNamesTheFieldAndChangesNothing() throws Exception {
+    String bad =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - route:
+            - destination: {host: reviews, subset: v1}
+              weight: -5
+        """;
+    Qmesh.Result r = qmesh.input(bad, "apply", "-f", "-");
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.output()).contains("VirtualService default/reviews").contains("weight");
+    assertThat(servedBy(20, null).keySet()).containsExactly("reviews-v3");
+  }
+
+  @Test
+  @Order(9)
+  void deletingTheRulesRestoresTheDefaultSpread() throws Exception {
+    Qmesh.Result del =
+        qmesh.run(
+            "delete",
+            "-f",
+            SAMPLES.resolve("virtual-service-all-v1.yaml").toString(),
+            "-f",
+            SAMPLES.resolve("destination-rule-all.yaml").toString());
+    assertThat(del.code()).as(del.output()).isZero();
+    assertThat(del.output())
+        .contains("virtualservice.networking.istio.io/reviews deleted")
+        .contains("destinationrule.networking.istio.io/reviews deleted");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                servedBy(30, null)
+                    .keySet()
+                    .equals(Set.of("reviews-v1", "reviews-v2", "reviews-v3")));
+  }
+
+  @Test
+  @Order(10)
+  void yourOwnServiceJoinsTheMeshWithQmeshRun() throws Exception {
+    Path echo = ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar");
+    for (String v : List.of("v1", "v2")) {
+      int port = freePort();
+      Qmesh.Result run =
+          qmesh.run(
+              "run",
+              "--name",
+              "echo-" + v,
+              "--app",
+              "echo",
+              "--version",
+              v,
+              "--port",
+              String.valueOf(port),
+              "--service",
+              "echo",
+              "--service-port",
+              "8080",
+              "-e",
+              "ECHO_HTTP_PORT=" + port,
+              "-e",
+              "ECHO_GRPC_PORT=" + freePort(),
+              "-e",
+              "ECHO_TCP_PORT=" + freePort(),
+              "-e",
+              "SERVICE_VERSION=" + v,
+              "--",
+              System.getProperty("java.home") + "/bin/java",
+              "-XX:TieredStopAtLevel=1",
+              "-jar",
+              echo.toString());
+      assertThat(run.code()).as(run.output()).isZero();
+      assertThat(run.output()).contains("other workloads reach it as http://echo:8080");
+    }
+    String routing =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: echo
+        spec:
+          host: echo
+          subsets:
+          - name: v1
+            labels: {version: v1}
+          - name: v2
+            labels: {version: v2}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: echo
+        spec:
+          hosts: [echo]
+          http:
+          - match:
+            - headers:
+                x-canary: {exact: "yes"}
+            route:
+            - destination: {host: echo, subset: v2}
+          - route:
+            - destination: {host: echo, subset: v1}
+        """;
+    Qmesh.Result applied = qmesh.input(routing, "apply", "-f", "-");
+    assertThat(applied.code()).as(applied.output()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> {
+              assertThat(curlFromProductPage("-H", "x-canary: yes", "http://echo:8080/"))
+                  .contains("ServiceVersion=v2");
+              assertThat(curlFromProductPage("echo:8080/")).contains("ServiceVersion=v1");
+            });
+
+    Qmesh.Result stop = qmesh.run("stop", "echo-v2");
+    assertThat(stop.code()).as(stop.output()).isZero();
+    assertThat(qmesh.run("status").output()).doesNotContain("echo-v2");
+  }
+
+  private static String curlFromProductPage(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("exec", "productpage-v1", "--", "curl", "-sS"));
+    cmd.addAll(List.of(args));
+    return qmesh.run(cmd.toArray(String[]::new)).output();
+  }
+
+  private static void apply(String sample) throws Exception {
+    Qmesh.Result r = qmesh.run("apply", "-f", SAMPLES.resolve(sample).toString());
+    assertThat(r.code()).as(r.output()).isZero();
+  }
+
+  private static void awaitOnly(String version) {
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> servedBy(20, null).keySet().equals(Set.of(version)));
+  }
+
+  private static void awaitNo(String version) {
+    await().atMost(Duration.ofSeconds(15)).until(() -> !servedBy(20, null).containsKey(version));
+  }
+
+  private static void awaitSeen(String version) {
+    await().atMost(Duration.ofSeconds(15)).until(() -> servedBy(40, null).containsKey(version));
+  }
+
+  private static void assertShare(Map<String, Integer> seen, String v, int total, int percent) {
+    double share = 100.0 * seen.getOrDefault(v, 0) / total;
+    assertThat(share).as(v + " share of " + seen).isBetween(percent - 10.0, percent + 10.0);
+  }
+
+  /** Who served reviews, over {@code requests} product pages: version to count. */
+  private static Map<String, Integer> servedBy(int requests, String session) throws Exception {
+    Map<String, Integer> seen = new TreeMap<>();
+    for (int i = 0; i < requests; i++) {
+      Matcher m = SERVED_BY.matcher(productPage(session));
+      seen.merge(m.find() ? m.group(1) : "none", 1, Integer::sum);
+    }
+    return seen;
+  }
+
+  private static String productPage(String session) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(PRODUCT_PAGE)).timeout(Duration.ofSeconds(15));
+    if (session != null) {
+      b.header("cookie", "session=" + session);
+    }
+    HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return r.body();
+  }
+
+  private static String login(String user) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("username=" + user + "&passwd=x"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(302);
+    Matcher m =
+        Pattern.compile("session=([^;]+)")
+            .matcher(r.headers().firstValue("set-cookie").orElseThrow());
+    assertThat(m.find()).isTrue();
+    return m.group(1);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
