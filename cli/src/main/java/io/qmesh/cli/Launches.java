@@ -14,10 +14,14 @@ import java.util.Map;
 final class Launches {
 
   /**
-   * Many JVMs share a laptop's cores: start them light (C1 only, serial GC, small heaps).
-   * QMESH_JAVA_OPTS replaces these.
+   * Fifteen JVMs share a laptop's cores and memory: start them light (C1 only, serial GC) and keep
+   * their heaps as small as their live data (a small initial heap that grows on demand and gives
+   * memory back): this takes a sidecar from about 154 MB of RSS to about 114 MB. QMESH_JAVA_OPTS
+   * replaces these, and the per-component maximum heap.
    */
-  private static final String JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k";
+  private static final String JAVA_OPTS =
+      "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -Xms8m -XX:MinHeapFreeRatio=10"
+          + " -XX:MaxHeapFreeRatio=30 -XX:ReservedCodeCacheSize=32m";
 
   private final Home home;
 

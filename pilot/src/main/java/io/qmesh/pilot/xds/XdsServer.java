@@ -46,11 +46,12 @@ public final class XdsServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.shutdown();
+    // ADS streams never end on their own: cancel them at once (proxies keep their config and
+    // reconnect), and wait for the streams' close callbacks before the caller stops the executors
+    // they schedule on.
+    server.shutdownNow();
     try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow();
-      }
+      server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       server.shutdownNow();
