@@ -10,6 +10,8 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.qmesh.proxy.cluster.LoadBalancer;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
@@ -21,15 +23,31 @@ import java.util.Map;
 
 /**
  * Everything the request path reads, compiled from the xDS resources and immutable: route tables by
- * name and clusters with their hosts and balancer. A new one replaces the old whole; requests in
- * flight keep the one they started with.
+ * name, clusters with their hosts, balancer and upstream protocol, and the TCP services by port. A
+ * new one replaces the old whole; requests in flight keep the one they started with.
  */
-public record ProxyConfig(Map<String, RouteTable> routes, Map<String, ClusterRuntime> clusters) {
+public record ProxyConfig(
+    Map<String, RouteTable> routes,
+    Map<String, ClusterRuntime> clusters,
+    Map<Integer, String> tcpRoutes) {
 
-  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of());
+  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of(), Map.of());
 
-  /** A cluster ready to balance: its xDS definition, its hosts, its balancer. */
-  public record ClusterRuntime(Cluster cluster, List<UpstreamHost> hosts, LoadBalancer balancer) {}
+  /** The protocol a cluster's upstream connections speak. */
+  public enum UpstreamProtocol {
+    HTTP1,
+    /** HTTP/2, in clear text with prior knowledge (h2c) as Envoy does without TLS. */
+    HTTP2,
+    /** Whatever the downstream request came in with (Istio's inbound clusters of HTTP ports). */
+    DOWNSTREAM
+  }
+
+  /** A cluster ready to balance: its xDS definition, its hosts, its balancer, its protocol. */
+  public record ClusterRuntime(
+      Cluster cluster,
+      List<UpstreamHost> hosts,
+      LoadBalancer balancer,
+      UpstreamProtocol protocol) {}
 
   /**
    * @throws io.qmesh.proxy.route.RouteConfigException (or another RuntimeException) saying why the
@@ -58,9 +76,61 @@ public record ProxyConfig(Map<String, RouteTable> routes, Map<String, ClusterRun
             default -> c.getLoadAssignment();
           };
       List<UpstreamHost> hosts = hosts(cla);
-      clusters.put(c.getName(), new ClusterRuntime(c, hosts, LoadBalancer.of(c, hosts)));
+      clusters.put(
+          c.getName(), new ClusterRuntime(c, hosts, LoadBalancer.of(c, hosts), protocol(c)));
     }
-    return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters));
+    return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters), tcpRoutes(r.listeners()));
+  }
+
+  private static final String HTTP_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  /** From the cluster's {@code envoy.extensions.upstreams.http.v3.HttpProtocolOptions}. */
+  private static UpstreamProtocol protocol(Cluster c) {
+    var any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (any == null) {
+      return UpstreamProtocol.HTTP1;
+    }
+    try {
+      var o = any.unpack(HttpProtocolOptions.class);
+      if (o.hasUseDownstreamProtocolConfig()) {
+        return UpstreamProtocol.DOWNSTREAM;
+      }
+      return o.hasExplicitHttpConfig() && o.getExplicitHttpConfig().hasHttp2ProtocolOptions()
+          ? UpstreamProtocol.HTTP2
+          : UpstreamProtocol.HTTP1;
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException(
+          "cluster " + c.getName() + ": " + HTTP_OPTIONS + " does not decode: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The outbound TCP services by port: listeners {@code 0.0.0.0_<port>} whose filter is a TCP
+   * proxy, to its cluster. A laptop app reaches them with CONNECT through the outbound listener.
+   */
+  private static Map<Integer, String> tcpRoutes(Map<String, Listener> listeners) {
+    Map<Integer, String> out = new HashMap<>();
+    for (Listener l : listeners.values()) {
+      if (!l.getName().startsWith("0.0.0.0_")) {
+        continue;
+      }
+      for (FilterChain fc : l.getFilterChainsList()) {
+        for (Filter f : fc.getFiltersList()) {
+          if (f.getTypedConfig().is(TcpProxy.class)) {
+            try {
+              out.put(
+                  l.getAddress().getSocketAddress().getPortValue(),
+                  f.getTypedConfig().unpack(TcpProxy.class).getCluster());
+            } catch (InvalidProtocolBufferException e) {
+              throw new IllegalArgumentException(
+                  "listener " + l.getName() + ": tcp proxy does not decode: " + e.getMessage());
+            }
+          }
+        }
+      }
+    }
+    return Map.copyOf(out);
   }
 
   private static List<RouteConfiguration> inlineRoutes(Iterable<Listener> listeners) {

@@ -281,11 +281,36 @@ final class Clusters {
             .build());
   }
 
-  /** Inbound: the sidecar's own workload, one cluster per target port, to the app on localhost. */
-  static Cluster inbound(int targetPort, int appPort) {
+  /**
+   * Inbound: the sidecar's own workload, one cluster per target port, to the app on localhost. As
+   * Istio does, an HTTP2/gRPC port speaks HTTP/2 to the app, a plain HTTP port the protocol the
+   * request came in with, and a TCP port carries no HTTP options.
+   */
+  static Cluster inbound(int targetPort, int appPort, Protocol protocol) {
     String name = MeshNames.inboundCluster(targetPort);
-    return Cluster.newBuilder()
-        .setName(name)
+    Cluster.Builder c = Cluster.newBuilder();
+    if (protocol == Protocol.HTTP2 || protocol == Protocol.GRPC) {
+      c.putTypedExtensionProtocolOptions(
+          HTTP_OPTIONS,
+          Any.pack(
+              io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                  .setExplicitHttpConfig(
+                      ExplicitHttpConfig.newBuilder()
+                          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                  .build()));
+    } else if (protocol.isHttp()) {
+      c.putTypedExtensionProtocolOptions(
+          HTTP_OPTIONS,
+          Any.pack(
+              io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                  .setUseDownstreamProtocolConfig(
+                      io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                          .UseDownstreamHttpConfig.newBuilder()
+                          .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+                          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                  .build()));
+    }
+    return c.setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(Envoy.duration(CONNECT_TIMEOUT))
         .setLoadAssignment(

@@ -139,7 +139,7 @@ final class Sidecars {
     targets.forEach(
         (target, sp) -> {
           String cluster = MeshNames.inboundCluster(target);
-          clusters.add(Clusters.inbound(target, proxy.appPort(target)));
+          clusters.add(Clusters.inbound(target, proxy.appPort(target), sp.protocol()));
           FilterChain.Builder chain =
               FilterChain.newBuilder()
                   .setName("0.0.0.0_" + target)

@@ -50,6 +50,11 @@ public final class Proxies {
                   "router~10.0.0.9~istio-ingressgateway-6d9c.istio-system~istio-system.svc.cluster.local",
                   Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
                   Map.of("NAMESPACE", "istio-system", "WORKLOAD_NAME", "istio-ingressgateway"));
+          case "echo" ->
+              node(
+                  "sidecar~10.0.0.30~echo-v1-9f8e7.default~default.svc.cluster.local",
+                  Map.of("app", "echo", "version", "v1"),
+                  Map.of("NAMESPACE", "default", "WORKLOAD_NAME", "echo-v1"));
           case "grpc" ->
               node(
                   "sidecar~10.0.0.20~grpc-client.default~default.svc.cluster.local",

@@ -9,9 +9,14 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.NetClient;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -21,7 +26,14 @@ import java.util.function.Supplier;
  * An HTTP listener of the proxy: takes a request, finds its route table, the route, the cluster and
  * a host, and forwards the request there, streaming both bodies. Failures answer with the status
  * and response flag of the stage that failed: 404 NR (no route), 503 UH (no host), 503 NC (unknown
- * cluster), 502 UF (upstream unreachable or reset). The config is read once per request. {@link
+ * cluster), 502 UF (upstream unreachable or reset). The config is read once per request.
+ *
+ * <p>Downstream it speaks HTTP/1.1 and HTTP/2 in clear text (h2c, by prior knowledge or upgrade);
+ * upstream, each cluster's protocol (HTTP/1.1, h2c, or the downstream's), with the response's
+ * trailers passed on, so gRPC works end to end. A {@code CONNECT host:port} (how a laptop app's
+ * gRPC or TCP client goes through its HTTP proxy) opens a tunnel: for a port with HTTP routes, back
+ * into this listener, where the tunnelled requests are routed like any other; for a TCP service, to
+ * one of its endpoints; otherwise to the original destination when passthrough is allowed. {@link
  * #outbound} routes by the request's target port (route config {@code <port>}), as a sidecar's
  * outbound side does; {@link #withRoutes} routes with one fixed route config, as a sidecar's
  * inbound side and a gateway's listeners do.
@@ -45,15 +57,25 @@ public final class HttpProxy {
   private final Vertx vertx;
   private final Supplier<ProxyConfig> config;
   private final Function<HttpRequestView, String> routeTable;
-  private final HttpClient client;
+  private final HttpClient http1;
+  private final HttpClient http2;
+  private final NetClient tcp;
+  private volatile int listenPort;
 
   private HttpProxy(
       Vertx vertx, Supplier<ProxyConfig> config, Function<HttpRequestView, String> routeTable) {
     this.vertx = vertx;
     this.config = config;
     this.routeTable = routeTable;
-    this.client =
+    this.http1 =
         vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64));
+    this.http2 =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false)
+                .setKeepAlive(true));
+    this.tcp = vertx.createNetClient();
   }
 
   /** Routes by the target port of each request: route config {@code "9080"} for reviews:9080. */
@@ -72,11 +94,19 @@ public final class HttpProxy {
 
   /** Listens on {@code host:port} (0 picks a free port). */
   public Future<HttpServer> listen(String host, int port) {
-    return vertx.createHttpServer().requestHandler(this::handle).listen(port, host);
+    return vertx
+        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
+        .requestHandler(this::handle)
+        .listen(port, host)
+        .onSuccess(s -> listenPort = s.actualPort());
   }
 
   private void handle(HttpServerRequest in) {
     ProxyConfig cfg = config.get();
+    if (in.method() == HttpMethod.CONNECT) {
+      connect(in, cfg);
+      return;
+    }
     HttpRequestView view = new HttpRequestView(in);
     RouteTable table = cfg.routes().get(routeTable.apply(view));
     if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
@@ -118,6 +148,12 @@ public final class HttpProxy {
     }
     in.pause();
     host.started();
+    HttpClient client =
+        switch (cluster.protocol()) {
+          case HTTP2 -> http2;
+          case DOWNSTREAM -> in.version() == HttpVersion.HTTP_2 ? http2 : http1;
+          case HTTP1 -> http1;
+        };
     RequestOptions options =
         new RequestOptions()
             .setMethod(in.method())
@@ -127,20 +163,36 @@ public final class HttpProxy {
     in.headers()
         .forEach(
             h -> {
-              if (!HOP_BY_HOP.contains(h.getKey().toLowerCase())) {
+              if (!HOP_BY_HOP.contains(h.getKey().toLowerCase())
+                  || isTeTrailers(h.getKey(), h.getValue())) {
                 options.addHeader(h.getKey(), h.getValue());
               }
             });
-    options.putHeader("host", view.authority());
+    HostAndPort authority =
+        client == http2 ? HostAndPort.parseAuthority(view.authority(), -1) : null;
+    if (authority == null) {
+      options.putHeader("host", view.authority());
+    }
     client
         .request(options)
-        .compose(out -> out.send(in))
+        .compose(
+            out -> {
+              if (authority != null) {
+                // HTTP/2 carries it as :authority, which must agree with any host header.
+                out.authority(authority);
+              }
+              return out.send(in);
+            })
         .onSuccess(
             resp -> {
               var response =
                   in.response()
                       .setStatusCode(resp.statusCode())
                       .setStatusMessage(resp.statusMessage());
+              if (!resp.headers().contains("content-length")) {
+                // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
+                response.setChunked(true);
+              }
               resp.headers()
                   .forEach(
                       h -> {
@@ -148,13 +200,96 @@ public final class HttpProxy {
                           response.headers().add(h.getKey(), h.getValue());
                         }
                       });
-              resp.pipeTo(response).onComplete(done -> host.finished());
+              resp.pipe()
+                  .endOnComplete(false)
+                  .to(response)
+                  .onComplete(
+                      done -> {
+                        host.finished();
+                        if (done.failed()) {
+                          response.reset();
+                          return;
+                        }
+                        System.err.println(
+                            "DONE "
+                                + resp.version()
+                                + " "
+                                + resp.headers()
+                                + " tr="
+                                + resp.trailers()
+                                + " in="
+                                + in.version());
+                        // gRPC's status travels in the trailers.
+                        if (!resp.trailers().isEmpty()) {
+                          response.trailers().addAll(resp.trailers());
+                        }
+                        response.end();
+                      });
             })
         .onFailure(
             e -> {
               host.finished();
               fail(in, ResponseFlag.UF);
             });
+  }
+
+  /** {@code te: trailers} is the one TE value that crosses a proxy: gRPC requires it. */
+  private static boolean isTeTrailers(String name, String value) {
+    return name.equalsIgnoreCase("te") && value.trim().equalsIgnoreCase("trailers");
+  }
+
+  /** A CONNECT tunnel to where {@code host:port} leads in the mesh (see the class comment). */
+  private void connect(HttpServerRequest in, ProxyConfig cfg) {
+    String authority = in.uri();
+    int colon = authority.lastIndexOf(':');
+    int port = -1;
+    if (colon > 0) {
+      try {
+        port = Integer.parseInt(authority.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+    }
+    if (port <= 0 || port > 65535) {
+      in.response()
+          .setStatusCode(400)
+          .putHeader("content-type", "text/plain")
+          .end("CONNECT needs host:port, got '" + authority + "'\n");
+      return;
+    }
+    UpstreamHost target;
+    String tcpCluster = cfg.tcpRoutes().get(port);
+    if (cfg.routes().containsKey(String.valueOf(port)) && listenPort > 0) {
+      target = new UpstreamHost("127.0.0.1", listenPort, 1);
+    } else if (tcpCluster != null) {
+      ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(tcpCluster);
+      if (cluster == null) {
+        fail(in, ResponseFlag.NC);
+        return;
+      }
+      target = cluster.balancer().choose(ThreadLocalRandom.current().nextLong());
+      if (target == null) {
+        fail(in, ResponseFlag.UH);
+        return;
+      }
+    } else if (cfg.clusters().containsKey(PASSTHROUGH)) {
+      target = new UpstreamHost(authority.substring(0, colon), port, 1);
+    } else {
+      fail(in, ResponseFlag.NR);
+      return;
+    }
+    in.pause();
+    tcp.connect(target.port(), target.address())
+        .onSuccess(
+            up ->
+                in.toNetSocket()
+                    .onSuccess(
+                        down -> {
+                          down.pipeTo(up);
+                          up.pipeTo(down);
+                        })
+                    .onFailure(e -> up.close()))
+        .onFailure(e -> fail(in, ResponseFlag.UF));
   }
 
   /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
@@ -190,6 +325,6 @@ public final class HttpProxy {
   }
 
   public Future<Void> close() {
-    return client.close();
+    return Future.all(http1.close(), http2.close(), tcp.close()).mapEmpty();
   }
 }

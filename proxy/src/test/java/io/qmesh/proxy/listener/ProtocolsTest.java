@@ -1,0 +1,494 @@
+package io.qmesh.proxy.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.grpc.CallOptions;
+import io.grpc.HttpConnectProxiedSocketAddress;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.xds.XdsResources;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.NetServer;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy's protocols over real sockets: HTTP/2 in clear text on both sides, the response's
+ * trailers, gRPC unary and bidirectional streaming with statuses and deadlines through a CONNECT
+ * tunnel (as a laptop app's grpc-java client with an HTTP proxy sends them), plain TCP through
+ * CONNECT, and the inbound "downstream's protocol" clusters.
+ */
+class ProtocolsTest {
+
+  private static final MethodDescriptor.Marshaller<byte[]> BYTES =
+      new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+          return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+          try {
+            return stream.readAllBytes();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+  private static final MethodDescriptor<byte[], byte[]> UNARY =
+      MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName("test.Echo/Unary")
+          .setRequestMarshaller(BYTES)
+          .setResponseMarshaller(BYTES)
+          .build();
+  private static final MethodDescriptor<byte[], byte[]> STREAM =
+      MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+          .setFullMethodName("test.Echo/Stream")
+          .setRequestMarshaller(BYTES)
+          .setResponseMarshaller(BYTES)
+          .build();
+
+  private static Vertx vertx;
+  private static HttpServer httpBackend;
+  private static NetServer tcpBackend;
+  private static Server grpcBackend;
+  private static int proxyPort;
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    httpBackend =
+        await(
+            vertx
+                .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
+                .requestHandler(
+                    req ->
+                        req.body()
+                            .onSuccess(
+                                body -> {
+                                  var resp = req.response().setChunked(true);
+                                  resp.write(
+                                      req.version()
+                                          + " authority="
+                                          + req.authority()
+                                          + " te="
+                                          + req.getHeader("te"));
+                                  resp.trailers().add("x-checksum", "done");
+                                  resp.end();
+                                }))
+                .listen(0, "127.0.0.1"));
+    tcpBackend =
+        await(
+            vertx
+                .createNetServer()
+                .connectHandler(
+                    s -> {
+                      s.write("hello from tcp\n");
+                      s.handler(s::write);
+                    })
+                .listen(0, "127.0.0.1"));
+    grpcBackend =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                ServerServiceDefinition.builder("test.Echo")
+                    .addMethod(
+                        UNARY,
+                        ServerCalls.asyncUnaryCall(
+                            (byte[] req, StreamObserver<byte[]> out) -> {
+                              String text = new String(req, StandardCharsets.UTF_8);
+                              if (text.equals("missing")) {
+                                out.onError(
+                                    Status.NOT_FOUND
+                                        .withDescription("no such thing")
+                                        .asException());
+                              } else if (text.equals("slow")) {
+                                vertx.setTimer(
+                                    2_000,
+                                    t -> {
+                                      out.onNext(req);
+                                      out.onCompleted();
+                                    });
+                              } else {
+                                out.onNext(("echo " + text).getBytes(StandardCharsets.UTF_8));
+                                out.onCompleted();
+                              }
+                            }))
+                    .addMethod(
+                        STREAM,
+                        ServerCalls.asyncBidiStreamingCall(
+                            (StreamObserver<byte[]> out) ->
+                                new StreamObserver<byte[]>() {
+                                  @Override
+                                  public void onNext(byte[] value) {
+                                    out.onNext(
+                                        ("got " + new String(value, StandardCharsets.UTF_8))
+                                            .getBytes(StandardCharsets.UTF_8));
+                                  }
+
+                                  @Override
+                                  public void onError(Throwable t) {}
+
+                                  @Override
+                                  public void onCompleted() {
+                                    out.onCompleted();
+                                  }
+                                }))
+                    .build())
+            .build()
+            .start();
+
+    ProxyConfig config =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of("0.0.0.0_9090", tcpListener(9090, "tcp-echo")),
+                Map.of(
+                    "7070", routes("7070", "grpc", "grpc-echo"),
+                    "8080", routes("8080", "web", "h2-web"),
+                    "9080", routes("9080", "downstream", "same-as-downstream")),
+                Map.of(
+                    "grpc-echo", cluster("grpc-echo", http2()),
+                    "h2-web", cluster("h2-web", http2()),
+                    "same-as-downstream", cluster("same-as-downstream", downstream()),
+                    "tcp-echo", cluster("tcp-echo", null)),
+                Map.of(
+                    "grpc-echo", cla("grpc-echo", grpcBackend.getPort()),
+                    "h2-web", cla("h2-web", httpBackend.actualPort()),
+                    "same-as-downstream", cla("same-as-downstream", httpBackend.actualPort()),
+                    "tcp-echo", cla("tcp-echo", tcpBackend.actualPort()))));
+    proxyPort = await(HttpProxy.outbound(vertx, () -> config).listen("127.0.0.1", 0)).actualPort();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    grpcBackend.shutdownNow();
+    await(vertx.close());
+  }
+
+  @Test
+  void http2BothWaysWithTrailers() throws Exception {
+    var client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    Answer a =
+        send(
+            client,
+            new RequestOptions()
+                .setServer(
+                    io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+                .setHost("web")
+                .setPort(8080)
+                .setURI("/")
+                .putHeader("te", "trailers"));
+    assertThat(a.response().version()).isEqualTo(HttpVersion.HTTP_2);
+    assertThat(a.body()).startsWith("HTTP_2 ").contains("te=trailers");
+    assertThat(a.response().trailers().get("x-checksum")).isEqualTo("done");
+  }
+
+  @Test
+  void inboundClustersSpeakTheDownstreamsProtocol() throws Exception {
+    for (HttpVersion v : List.of(HttpVersion.HTTP_1_1, HttpVersion.HTTP_2)) {
+      var client =
+          vertx.createHttpClient(
+              new HttpClientOptions().setProtocolVersion(v).setHttp2ClearTextUpgrade(false));
+      Answer a =
+          send(
+              client,
+              new RequestOptions()
+                  .setServer(
+                      io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+                  .setHost("downstream")
+                  .setPort(9080)
+                  .setURI("/"));
+      assertThat(a.body()).startsWith(v.name() + " ");
+    }
+  }
+
+  @Test
+  void grpcThroughAConnectTunnel() throws Exception {
+    ManagedChannel channel = grpcChannel();
+    try {
+      byte[] answer =
+          ClientCalls.blockingUnaryCall(
+              channel,
+              UNARY,
+              CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+              "hi".getBytes(StandardCharsets.UTF_8));
+      assertThat(new String(answer, StandardCharsets.UTF_8)).isEqualTo("echo hi");
+
+      assertThatThrownBy(
+              () ->
+                  ClientCalls.blockingUnaryCall(
+                      channel,
+                      UNARY,
+                      CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                      "missing".getBytes(StandardCharsets.UTF_8)))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+                assertThat(e.getStatus().getDescription()).isEqualTo("no such thing");
+              });
+
+      assertThatThrownBy(
+              () ->
+                  ClientCalls.blockingUnaryCall(
+                      channel,
+                      UNARY,
+                      CallOptions.DEFAULT.withDeadlineAfter(300, TimeUnit.MILLISECONDS),
+                      "slow".getBytes(StandardCharsets.UTF_8)))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+
+      List<String> got = Collections.synchronizedList(new ArrayList<>());
+      CountDownLatch done = new CountDownLatch(1);
+      StreamObserver<byte[]> requests =
+          ClientCalls.asyncBidiStreamingCall(
+              channel.newCall(STREAM, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS)),
+              new StreamObserver<>() {
+                @Override
+                public void onNext(byte[] value) {
+                  got.add(new String(value, StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                  done.countDown();
+                }
+
+                @Override
+                public void onCompleted() {
+                  done.countDown();
+                }
+              });
+      requests.onNext("one".getBytes(StandardCharsets.UTF_8));
+      // The first answer comes back before the client has finished sending: truly streaming.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (got.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(got).containsExactly("got one");
+      requests.onNext("two".getBytes(StandardCharsets.UTF_8));
+      requests.onCompleted();
+      assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(got).containsExactly("got one", "got two");
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
+  void tcpThroughAConnectTunnel() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              "CONNECT echo:9090 HTTP/1.1\r\nHost: echo:9090\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      String head = readUntil(s.getInputStream(), "\r\n\r\n");
+      assertThat(head).startsWith("HTTP/1.1 200");
+      assertThat(readUntil(s.getInputStream(), "\n")).isEqualTo("hello from tcp\n");
+      s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readUntil(s.getInputStream(), "\n")).isEqualTo("ping\n");
+    }
+  }
+
+  @Test
+  void aConnectToNowhereIsRefusedWithItsFlag() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              "CONNECT nowhere:4444 HTTP/1.1\r\nHost: nowhere:4444\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readUntil(s.getInputStream(), "(NR)\n")).startsWith("HTTP/1.1 404");
+    }
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write("CONNECT nowhere HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readUntil(s.getInputStream(), "\r\n")).startsWith("HTTP/1.1 400");
+    }
+  }
+
+  /** A response with its whole body, read as it arrives. */
+  private record Answer(HttpClientResponse response, String body) {}
+
+  private static Answer send(io.vertx.core.http.HttpClient client, RequestOptions options)
+      throws Exception {
+    return await(
+        client
+            .request(options)
+            .compose(r -> r.send())
+            .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString()))));
+  }
+
+  private static ManagedChannel grpcChannel() {
+    InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", proxyPort);
+    return NettyChannelBuilder.forTarget("dns:///grpc:7070")
+        .proxyDetector(
+            target ->
+                HttpConnectProxiedSocketAddress.newBuilder()
+                    .setTargetAddress((InetSocketAddress) target)
+                    .setProxyAddress(proxy)
+                    .build())
+        .usePlaintext()
+        .build();
+  }
+
+  private static String readUntil(InputStream in, String end) throws IOException {
+    StringBuilder b = new StringBuilder();
+    while (!b.toString().endsWith(end)) {
+      int c = in.read();
+      if (c < 0) {
+        break;
+      }
+      b.append((char) c);
+    }
+    return b.toString();
+  }
+
+  private static HttpProtocolOptions http2() {
+    return HttpProtocolOptions.newBuilder()
+        .setExplicitHttpConfig(
+            HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+        .build();
+  }
+
+  private static HttpProtocolOptions downstream() {
+    return HttpProtocolOptions.newBuilder()
+        .setUseDownstreamProtocolConfig(
+            HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
+                .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+        .build();
+  }
+
+  private static Cluster cluster(String name, HttpProtocolOptions options) {
+    Cluster.Builder c =
+        Cluster.newBuilder()
+            .setName(name)
+            .setType(Cluster.DiscoveryType.EDS)
+            .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setServiceName(name));
+    if (options != null) {
+      c.putTypedExtensionProtocolOptions(
+          "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", Any.pack(options));
+    }
+    return c.build();
+  }
+
+  private static ClusterLoadAssignment cla(String name, int port) {
+    return ClusterLoadAssignment.newBuilder()
+        .setClusterName(name)
+        .addEndpoints(
+            LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    LbEndpoint.newBuilder()
+                        .setEndpoint(
+                            Endpoint.newBuilder()
+                                .setAddress(
+                                    Address.newBuilder()
+                                        .setSocketAddress(
+                                            SocketAddress.newBuilder()
+                                                .setAddress("127.0.0.1")
+                                                .setPortValue(port))))))
+        .build();
+  }
+
+  private static RouteConfiguration routes(String name, String host, String cluster) {
+    return RouteConfiguration.newBuilder()
+        .setName(name)
+        .addVirtualHosts(
+            VirtualHost.newBuilder()
+                .setName(host)
+                .addDomains(host)
+                .addDomains(host + ":" + name)
+                .addRoutes(
+                    Route.newBuilder()
+                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                        .setRoute(RouteAction.newBuilder().setCluster(cluster))))
+        .build();
+  }
+
+  private static Listener tcpListener(int port, String cluster) {
+    return Listener.newBuilder()
+        .setName("0.0.0.0_" + port)
+        .setAddress(
+            Address.newBuilder()
+                .setSocketAddress(
+                    SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(port)))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(
+                    Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy")
+                        .setTypedConfig(
+                            Any.pack(
+                                TcpProxy.newBuilder()
+                                    .setStatPrefix(cluster)
+                                    .setCluster(cluster)
+                                    .build()))))
+        .build();
+  }
+
+  private static <T> T await(io.vertx.core.Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+}
