@@ -141,14 +141,19 @@ final class Launches {
   }
 
   /**
-   * What sends a process' HTTP traffic through a sidecar's outbound port: the variables curl,
-   * Python, Go and the JDK's clients (through Bookinfo's settings) read.
+   * What sends a process' traffic through a sidecar's outbound port: the variables curl, Python, Go
+   * and the JDK's clients (through Bookinfo's settings) read. HTTP goes as proxy requests; HTTPS,
+   * gRPC (grpc-go reads HTTPS_PROXY, grpc-java GRPC_PROXY_EXP) and TCP as CONNECT tunnels, which
+   * the sidecar routes like the rest.
    */
   static Map<String, String> proxyEnv(int outbound) {
     String proxy = "http://127.0.0.1:" + outbound;
     Map<String, String> env = new LinkedHashMap<>();
     env.put("HTTP_PROXY", proxy);
     env.put("http_proxy", proxy);
+    env.put("HTTPS_PROXY", proxy);
+    env.put("https_proxy", proxy);
+    env.put("GRPC_PROXY_EXP", "127.0.0.1:" + outbound);
     env.put("NO_PROXY", "localhost,127.0.0.1,::1");
     env.put("no_proxy", "localhost,127.0.0.1,::1");
     return env;

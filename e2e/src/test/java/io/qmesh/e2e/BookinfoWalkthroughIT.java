@@ -1,16 +1,29 @@
 package io.qmesh.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.CallCredentials;
+import io.grpc.CallOptions;
+import io.grpc.HttpConnectProxiedSocketAddress;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -357,6 +371,144 @@ class BookinfoWalkthroughIT {
     Qmesh.Result stop = qmesh.run("stop", "echo-v2");
     assertThat(stop.code()).as(stop.output()).isZero();
     assertThat(qmesh.run("status").output()).doesNotContain("echo-v2");
+  }
+
+  @Test
+  @Order(11)
+  void grpcCrossesTheSidecarsOverHttp2() throws Exception {
+    int grpcPort = freePort();
+    Qmesh.Result run =
+        qmesh.run(
+            "run",
+            "--name",
+            "echo-grpc-v1",
+            "--app",
+            "echo-grpc",
+            "--port",
+            String.valueOf(grpcPort),
+            "--protocol",
+            "grpc",
+            "--service",
+            "echo-grpc",
+            "--service-port",
+            "7070",
+            "-e",
+            "ECHO_GRPC_PORT=" + grpcPort,
+            "-e",
+            "ECHO_HTTP_PORT=" + freePort(),
+            "-e",
+            "ECHO_TCP_PORT=" + freePort(),
+            "--",
+            System.getProperty("java.home") + "/bin/java",
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar").toString());
+    assertThat(run.code()).as(run.output()).isZero();
+    // A grpc-java client inside productpage-v1: its sidecar's outbound port is its proxy, which
+    // grpc-java reaches with CONNECT (as GRPC_PROXY_EXP, set by qmesh for every workload, says).
+    int outbound = -1;
+    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
+      if (c.path("name").asText().equals("productpage-v1-sidecar")) {
+        outbound = c.path("ports").path("outbound").asInt();
+      }
+    }
+    assertThat(outbound).isPositive();
+    InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", outbound);
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget("dns:///echo-grpc:7070")
+            .proxyDetector(
+                target ->
+                    HttpConnectProxiedSocketAddress.newBuilder()
+                        .setTargetAddress((InetSocketAddress) target)
+                        .setProxyAddress(proxy)
+                        .build())
+            .usePlaintext()
+            .build();
+    try {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(500))
+          .ignoreExceptions()
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          new String(
+                              ClientCalls.blockingUnaryCall(
+                                  channel,
+                                  ECHO,
+                                  CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS),
+                                  echoRequest("hello over h2")),
+                              StandardCharsets.UTF_8))
+                      .contains("hello over h2")
+                      .contains("ServiceVersion=v1"));
+      // The echo's failure knob: its gRPC status crosses both sidecars in the trailers.
+      Metadata fail = new Metadata();
+      fail.put(Metadata.Key.of("echo-grpc-status", Metadata.ASCII_STRING_MARSHALLER), "14");
+      assertThatThrownBy(
+              () ->
+                  ClientCalls.blockingUnaryCall(
+                      channel,
+                      ECHO,
+                      CallOptions.DEFAULT
+                          .withDeadlineAfter(5, TimeUnit.SECONDS)
+                          .withCallCredentials(headers(fail)),
+                      echoRequest("x")))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                assertThat(e.getStatus().getDescription())
+                    .isEqualTo("requested by echo-grpc-status");
+              });
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** qmesh.echo.EchoTestService/Echo, with the messages kept as protobuf bytes. */
+  private static final MethodDescriptor<byte[], byte[]> ECHO =
+      MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName("qmesh.echo.EchoTestService/Echo")
+          .setRequestMarshaller(new BytesMarshaller())
+          .setResponseMarshaller(new BytesMarshaller())
+          .build();
+
+  /** EchoRequest{message = 1}: field 1, length-delimited. */
+  private static byte[] echoRequest(String message) {
+    byte[] text = message.getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[text.length + 2];
+    out[0] = 0x0a;
+    out[1] = (byte) text.length;
+    System.arraycopy(text, 0, out, 2, text.length);
+    return out;
+  }
+
+  private static CallCredentials headers(Metadata extra) {
+    return new CallCredentials() {
+      @Override
+      public void applyRequestMetadata(
+          RequestInfo info, java.util.concurrent.Executor executor, MetadataApplier applier) {
+        applier.apply(extra);
+      }
+    };
+  }
+
+  /** Raw bytes in and out. */
+  private static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public java.io.InputStream stream(byte[] value) {
+      return new java.io.ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(java.io.InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
   }
 
   private static String curlFromProductPage(String... args) throws Exception {
