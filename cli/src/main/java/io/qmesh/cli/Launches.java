@@ -99,7 +99,9 @@ final class Launches {
     env.put("QMESH_SIDECAR_SERVICE_ACCOUNT", w.serviceAccount());
     env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
     env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outbound));
-    env.put("QMESH_SIDECAR_INBOUND", w.servicePort() + ":" + inbound + ":" + w.appPort());
+    env.put(
+        "QMESH_SIDECAR_INBOUND",
+        w.servicePort() + ":" + inbound + ":" + w.appPort() + (w.tcp() ? "/tcp" : ""));
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
@@ -178,7 +180,10 @@ final class Launches {
     return cmd;
   }
 
-  /** A workload in the laptop mode: its identity, its block of ports and its app's port. */
+  /**
+   * A workload in the laptop mode: its identity, its block of ports, its app's port, and whether
+   * that port is plain TCP.
+   */
   record Workload(
       String name,
       String app,
@@ -187,7 +192,8 @@ final class Launches {
       String serviceAccount,
       int block,
       int servicePort,
-      int appPort) {
+      int appPort,
+      boolean tcp) {
 
     /** A workload whose app listens on its block's private app port. */
     static Workload inBlock(
@@ -200,7 +206,8 @@ final class Launches {
           serviceAccount,
           block,
           port,
-          Ports.block(block) + Ports.APP);
+          Ports.block(block) + Ports.APP,
+          false);
     }
   }
 }

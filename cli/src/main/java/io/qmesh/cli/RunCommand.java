@@ -85,7 +85,17 @@ final class RunCommand extends MeshCommand {
                 .max()
                 .orElse(Bookinfo.EGRESS_BLOCK)
             + 1;
-    Workload w = new Workload(name, app, version, namespace, serviceAccount, block, svcPort, port);
+    Workload w =
+        new Workload(
+            name,
+            app,
+            version,
+            namespace,
+            serviceAccount,
+            block,
+            svcPort,
+            port,
+            protocol.equals("tcp"));
     Map<String, String> appEnv = new LinkedHashMap<>();
     for (String kv : env) {
       int eq = kv.indexOf('=');

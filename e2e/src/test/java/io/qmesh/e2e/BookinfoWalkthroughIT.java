@@ -406,14 +406,7 @@ class BookinfoWalkthroughIT {
     assertThat(run.code()).as(run.output()).isZero();
     // A grpc-java client inside productpage-v1: its sidecar's outbound port is its proxy, which
     // grpc-java reaches with CONNECT (as GRPC_PROXY_EXP, set by qmesh for every workload, says).
-    int outbound = -1;
-    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
-      if (c.path("name").asText().equals("productpage-v1-sidecar")) {
-        outbound = c.path("ports").path("outbound").asInt();
-      }
-    }
-    assertThat(outbound).isPositive();
-    InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", outbound);
+    InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", outboundPort("productpage-v1"));
     ManagedChannel channel =
         NettyChannelBuilder.forTarget("dns:///echo-grpc:7070")
             .proxyDetector(
@@ -463,6 +456,85 @@ class BookinfoWalkthroughIT {
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  @Test
+  @Order(12)
+  void tcpCrossesTheSidecarsThroughAConnectTunnel() throws Exception {
+    int tcpPort = freePort();
+    Qmesh.Result run =
+        qmesh.run(
+            "run",
+            "--name",
+            "echo-tcp-v1",
+            "--app",
+            "echo-tcp",
+            "--port",
+            String.valueOf(tcpPort),
+            "--protocol",
+            "tcp",
+            "--service",
+            "echo-tcp",
+            "--service-port",
+            "9090",
+            "-e",
+            "ECHO_TCP_PORT=" + tcpPort,
+            "-e",
+            "ECHO_HTTP_PORT=" + freePort(),
+            "-e",
+            "ECHO_GRPC_PORT=" + freePort(),
+            "--",
+            System.getProperty("java.home") + "/bin/java",
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar").toString());
+    assertThat(run.code()).as(run.output()).isZero();
+    int outbound = outboundPort("productpage-v1");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .ignoreExceptions()
+        .untilAsserted(
+            () -> {
+              try (java.net.Socket s = new java.net.Socket("127.0.0.1", outbound)) {
+                s.setSoTimeout(5_000);
+                var out = s.getOutputStream();
+                out.write(
+                    "CONNECT echo-tcp:9090 HTTP/1.1\r\nHost: echo-tcp:9090\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                var in = s.getInputStream();
+                assertThat(readLine(in)).startsWith("HTTP/1.1 200");
+                while (!readLine(in).isEmpty()) {
+                  // the rest of the CONNECT answer's head
+                }
+                out.write("ping\n".getBytes(StandardCharsets.US_ASCII));
+                StringBuilder seen = new StringBuilder();
+                while (!seen.toString().contains("ping")) {
+                  seen.append(readLine(in)).append('\n');
+                }
+                assertThat(seen.toString()).contains("ServiceVersion=v1");
+              }
+            });
+  }
+
+  private static String readLine(java.io.InputStream in) throws IOException {
+    StringBuilder b = new StringBuilder();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      if (c != '\r') {
+        b.append((char) c);
+      }
+    }
+    return b.toString();
+  }
+
+  private static int outboundPort(String workload) throws Exception {
+    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
+      if (c.path("name").asText().equals(workload + "-sidecar")) {
+        return c.path("ports").path("outbound").asInt();
+      }
+    }
+    throw new AssertionError("no sidecar for " + workload);
   }
 
   /** qmesh.echo.EchoTestService/Echo, with the messages kept as protobuf bytes. */

@@ -3,9 +3,11 @@ package io.qmesh.sidecar;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.listener.HttpProxy;
+import io.qmesh.proxy.listener.TcpProxy;
 import io.qmesh.proxy.xds.XdsClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -47,17 +49,25 @@ public class Sidecar {
     node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
 
     List<String> bound = new ArrayList<>();
-    listen(HttpProxy.outbound(vertx, config::get), c.outboundHost(), c.outboundPort(), "outbound");
+    listen(
+        HttpProxy.outbound(vertx, config::get).listen(c.outboundHost(), c.outboundPort()),
+        c.outboundHost(),
+        c.outboundPort(),
+        "outbound");
     bound.add("outbound " + c.outboundHost() + ":" + c.outboundPort());
     for (Ports.Inbound p : inbound) {
+      String cluster = "inbound|" + p.targetPort() + "||";
+      String what = "inbound " + p.targetPort() + (p.tcp() ? "/tcp" : "");
       listen(
-          HttpProxy.withRoutes(vertx, config::get, "inbound|" + p.targetPort() + "||"),
+          p.tcp()
+              ? new TcpProxy(vertx, config::get, cluster).listen(c.inboundHost(), p.listenPort())
+              : HttpProxy.withRoutes(vertx, config::get, cluster)
+                  .listen(c.inboundHost(), p.listenPort()),
           c.inboundHost(),
           p.listenPort(),
-          "inbound " + p.targetPort());
+          what);
       bound.add(
-          "inbound "
-              + p.targetPort()
+          what
               + " on "
               + c.inboundHost()
               + ":"
@@ -83,9 +93,10 @@ public class Sidecar {
     LOG.infof("sidecar %s: %s; pilot %s", node.getId(), String.join("; ", bound), c.pilot());
   }
 
-  private static void listen(HttpProxy proxy, String host, int port, String what) throws Exception {
+  private static void listen(Future<?> listening, String host, int port, String what)
+      throws Exception {
     try {
-      proxy.listen(host, port).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      listening.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(
           what + " listener cannot bind " + host + ":" + port + ": " + e.getCause().getMessage(),

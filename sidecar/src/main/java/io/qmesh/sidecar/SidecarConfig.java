@@ -44,8 +44,9 @@ public interface SidecarConfig {
   String inboundHost();
 
   /**
-   * The workload's ports: {@code targetPort:listenPort:appPort,...}. The sidecar listens on
-   * listenPort for the service's target port and delivers to the app on appPort.
+   * The workload's ports: {@code targetPort:listenPort:appPort[/tcp],...}. The sidecar listens on
+   * listenPort for the service's target port and delivers to the app on appPort: HTTP (HTTP/1.1 or
+   * h2c) by default, plain TCP with {@code /tcp}.
    */
   Optional<String> inbound();
 }

@@ -379,6 +379,39 @@ class ProtocolsTest {
             .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString()))));
   }
 
+  @Test
+  void aTcpListenerPipesToItsClusterAndClosesWhenItCannot() throws Exception {
+    ProxyConfig config =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(),
+                Map.of(),
+                Map.of("inbound|9090||", cluster("inbound|9090||", null)),
+                Map.of("inbound|9090||", cla("inbound|9090||", tcpBackend.actualPort()))));
+    int port =
+        await(
+                new io.qmesh.proxy.listener.TcpProxy(vertx, () -> config, "inbound|9090||")
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      assertThat(readUntil(s.getInputStream(), "\n")).isEqualTo("hello from tcp\n");
+      byte[] big = new byte[200_000];
+      java.util.Arrays.fill(big, (byte) 'x');
+      s.getOutputStream().write(big);
+      assertThat(s.getInputStream().readNBytes(big.length)).isEqualTo(big);
+    }
+    int nowhere =
+        await(
+                new io.qmesh.proxy.listener.TcpProxy(vertx, () -> config, "no-such-cluster")
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+    try (Socket s = new Socket("127.0.0.1", nowhere)) {
+      s.setSoTimeout(10_000);
+      assertThat(s.getInputStream().read()).as("closed at once (NC)").isEqualTo(-1);
+    }
+  }
+
   private static ManagedChannel grpcChannel() {
     InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", proxyPort);
     return NettyChannelBuilder.forTarget("dns:///grpc:7070")

@@ -1,0 +1,82 @@
+package io.qmesh.proxy.listener;
+
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.cluster.UpstreamHost;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetSocket;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A TCP listener of the proxy (Envoy's tcp_proxy): each accepted connection goes to a host of one
+ * cluster, read from the current config when the connection comes, and the bytes are piped both
+ * ways with back-pressure until either side closes. A cluster that is unknown or has no host closes
+ * the connection at once (Envoy's NC and UH), as does an unreachable host (UF); each is logged with
+ * its flag.
+ */
+public final class TcpProxy {
+
+  private static final Logger LOG = Logger.getLogger(TcpProxy.class.getName());
+
+  private final Vertx vertx;
+  private final Supplier<ProxyConfig> config;
+  private final String cluster;
+  private final NetClient client;
+
+  public TcpProxy(Vertx vertx, Supplier<ProxyConfig> config, String cluster) {
+    this.vertx = vertx;
+    this.config = config;
+    this.cluster = cluster;
+    this.client = vertx.createNetClient();
+  }
+
+  /** Listens on {@code host:port} (0 picks a free port). */
+  public Future<NetServer> listen(String host, int port) {
+    return vertx.createNetServer().connectHandler(this::handle).listen(port, host);
+  }
+
+  private void handle(NetSocket down) {
+    ProxyConfig.ClusterRuntime c = config.get().clusters().get(cluster);
+    if (c == null) {
+      refuse(down, ResponseFlag.NC);
+      return;
+    }
+    UpstreamHost host = c.balancer().choose(ThreadLocalRandom.current().nextLong());
+    if (host == null) {
+      refuse(down, ResponseFlag.UH);
+      return;
+    }
+    down.pause();
+    host.started();
+    client
+        .connect(host.port(), host.address())
+        .onSuccess(
+            up -> {
+              up.closeHandler(v -> host.finished());
+              down.pipeTo(up);
+              up.pipeTo(down);
+            })
+        .onFailure(
+            e -> {
+              host.finished();
+              refuse(down, ResponseFlag.UF);
+            });
+  }
+
+  private void refuse(NetSocket down, ResponseFlag flag) {
+    LOG.log(
+        Level.FINE,
+        "{0} {1}: closing the connection from {2}",
+        new Object[] {cluster, flag, down.remoteAddress()});
+    down.close();
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+}
