@@ -7,6 +7,7 @@ import io.qmesh.proxy.route.Action;
 import io.qmesh.proxy.route.RouteTable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -17,6 +18,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -146,6 +148,10 @@ public final class HttpProxy {
       fail(in, ResponseFlag.UH);
       return;
     }
+    if (isWebSocket(in)) {
+      webSocket(in, view, host);
+      return;
+    }
     in.pause();
     host.started();
     HttpClient client =
@@ -231,6 +237,114 @@ public final class HttpProxy {
               host.finished();
               fail(in, ResponseFlag.UF);
             });
+  }
+
+  /** An HTTP/1.1 upgrade to WebSocket. */
+  private static boolean isWebSocket(HttpServerRequest in) {
+    String upgrade = in.getHeader("upgrade");
+    return in.version() != HttpVersion.HTTP_2
+        && upgrade != null
+        && upgrade.equalsIgnoreCase("websocket");
+  }
+
+  /**
+   * A WebSocket, relayed as Envoy relays upgrades: the upgrade request goes upstream as it came
+   * (its key, version, subprotocols and extensions untouched), and when the upstream answers 101
+   * its handshake headers go back downstream and the two connections are piped byte for byte,
+   * whatever subprotocol or extension they agreed. An upstream that refuses the upgrade answers
+   * with its own status; one that cannot be reached is 502 UF.
+   */
+  private void webSocket(HttpServerRequest in, HttpRequestView view, UpstreamHost host) {
+    in.pause();
+    host.started();
+    StringBuilder head = new StringBuilder();
+    head.append(in.method().name()).append(' ').append(view.path()).append(" HTTP/1.1\r\n");
+    head.append("host: ").append(view.authority()).append("\r\n");
+    in.headers()
+        .forEach(
+            h -> {
+              String name = h.getKey().toLowerCase();
+              if (!name.equals("host")
+                  && (!HOP_BY_HOP.contains(name)
+                      || name.equals("upgrade")
+                      || name.equals("connection"))) {
+                head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
+              }
+            });
+    head.append("\r\n");
+    tcp.connect(host.port(), host.address())
+        .onSuccess(
+            up -> {
+              Buffer received = Buffer.buffer();
+              up.handler(
+                  data -> {
+                    received.appendBuffer(data);
+                    int end = indexOf(received, "\r\n\r\n");
+                    if (end < 0) {
+                      return;
+                    }
+                    up.pause();
+                    up.handler(null);
+                    upgraded(in, up, host, received, end);
+                  });
+              up.closeHandler(v -> host.finished());
+              up.write(head.toString());
+            })
+        .onFailure(
+            e -> {
+              host.finished();
+              fail(in, ResponseFlag.UF);
+            });
+  }
+
+  /** The upstream's answer to an upgrade ({@code head} ends at {@code end}): relay or refuse. */
+  private static void upgraded(
+      HttpServerRequest in, NetSocket up, UpstreamHost host, Buffer received, int end) {
+    String[] lines = received.getString(0, end).split("\r\n");
+    String[] status = lines[0].split(" ", 3);
+    int code = status.length > 1 && status[1].matches("\\d{3}") ? Integer.parseInt(status[1]) : 502;
+    in.resume();
+    if (code != 101) {
+      up.close();
+      in.response().setStatusCode(code).end();
+      return;
+    }
+    for (int i = 1; i < lines.length; i++) {
+      int colon = lines[i].indexOf(':');
+      if (colon > 0) {
+        String name = lines[i].substring(0, colon).trim();
+        if (name.toLowerCase().startsWith("sec-websocket-")) {
+          in.response().headers().add(name, lines[i].substring(colon + 1).trim());
+        }
+      }
+    }
+    in.response().headers().set("upgrade", "websocket").set("connection", "Upgrade");
+    Buffer early = received.getBuffer(end + 4, received.length());
+    in.toNetSocket()
+        .onSuccess(
+            down -> {
+              if (early.length() > 0) {
+                down.write(early);
+              }
+              down.pipeTo(up);
+              up.pipeTo(down);
+              up.resume();
+            })
+        .onFailure(e -> up.close());
+  }
+
+  private static int indexOf(Buffer b, String s) {
+    byte[] needle = s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    outer:
+    for (int i = 0; i <= b.length() - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (b.getByte(i + j) != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   /** {@code te: trailers} is the one TE value that crosses a proxy: gRPC requires it. */

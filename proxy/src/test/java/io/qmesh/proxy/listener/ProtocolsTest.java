@@ -45,6 +45,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.NetServer;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -57,6 +58,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -114,7 +116,17 @@ class ProtocolsTest {
     httpBackend =
         await(
             vertx
-                .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
+                .createHttpServer(
+                    new HttpServerOptions()
+                        .setHttp2ClearTextEnabled(true)
+                        .setWebSocketSubProtocols(List.of("echo.v1")))
+                .webSocketHandler(
+                    ws -> {
+                      String path = ws.path();
+                      ws.textMessageHandler(
+                          m -> ws.writeTextMessage(m + " via " + path + " as " + ws.subProtocol()));
+                      ws.binaryMessageHandler(ws::writeBinaryMessage);
+                    })
                 .requestHandler(
                     req ->
                         req.body()
@@ -257,6 +269,33 @@ class ProtocolsTest {
                   .setURI("/"));
       assertThat(a.body()).startsWith(v.name() + " ");
     }
+  }
+
+  @Test
+  void webSocketsAreRelayedWithTheirSubprotocol() throws Exception {
+    var client = vertx.createHttpClient();
+    var ws =
+        await(
+            client.webSocket(
+                new WebSocketConnectOptions()
+                    .setHost("127.0.0.1")
+                    .setPort(proxyPort)
+                    .putHeader("host", "downstream:9080")
+                    .setURI("/chat")
+                    .setSubProtocols(List.of("echo.v1"))));
+    assertThat(ws.subProtocol()).isEqualTo("echo.v1");
+    CompletableFuture<String> text = new CompletableFuture<>();
+    CompletableFuture<byte[]> binary = new CompletableFuture<>();
+    CompletableFuture<Short> closed = new CompletableFuture<>();
+    ws.textMessageHandler(text::complete);
+    ws.binaryMessageHandler(b -> binary.complete(b.getBytes()));
+    ws.closeHandler(v -> closed.complete(ws.closeStatusCode()));
+    ws.writeTextMessage("hi");
+    assertThat(text.get(10, TimeUnit.SECONDS)).isEqualTo("hi via /chat as echo.v1");
+    ws.writeBinaryMessage(io.vertx.core.buffer.Buffer.buffer(new byte[] {1, 2, 3}));
+    assertThat(binary.get(10, TimeUnit.SECONDS)).containsExactly(1, 2, 3);
+    await(ws.close((short) 4000, "done"));
+    assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo((short) 4000);
   }
 
   @Test
