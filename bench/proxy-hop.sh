@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The data plane's benchmark (issue: data plane). One backend (nginx answering a 13-byte body),
+# reached five ways in one run on this machine:
+#   direct           wrk -> backend
+#   qmesh 1 hop      wrk -> client sidecar (outbound, by Host) -> backend (a WorkloadEntry)
+#   qmesh pair       wrk -> client sidecar -> server sidecar (inbound) -> backend
+#   haproxy          wrk -> HAProxy (1 thread, keep-alive to the backend) -> backend
+#   nginx            wrk -> nginx (1 worker, upstream keepalive) -> backend
+# The proxies run on core 0 (taskset), the load generators and the backend on core 1. For each:
+# wrk's throughput and p50/p99 at full load (HTTP/1.1, 50 connections), p50/p99 at a fixed 1000
+# req/s (hey), h2load's throughput over h2c where the proxy speaks it, and the proxy's RSS and CPU
+# time per 1000 requests. Not part of the test suite; installs wrk, hey, h2load, haproxy and nginx
+# with apt-get when missing.
+#   bench/proxy-hop.sh [seconds per run, default 15]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SECS=${1:-15}
+WORK=$(mktemp -d /tmp/qmesh-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+need=()
+for t in wrk:wrk hey:hey h2load:nghttp2-client haproxy:haproxy nginx:nginx; do
+  command -v "${t%%:*}" >/dev/null || [ -x "/usr/sbin/${t%%:*}" ] || need+=("${t##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+./mvnw -B -q -pl pilot,sidecar -am package -DskipTests
+
+BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010
+CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
+# The sidecars' JVM; QMESH_BENCH_JVM adds options (e.g. -XX:StartFlightRecording=filename=x.jfr).
+JAVA_OPTS=(-XX:+UseSerialGC -Xms32m -Xmx128m ${QMESH_BENCH_JVM:-})
+ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
+
+echo "== backend (nginx on core 1) and peers"
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/backend.conf" <<EOF
+worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend.err;
+events { worker_connections 4096; }
+http { access_log off;
+  server { listen 127.0.0.1:$BACKEND; listen 127.0.0.1:$((BACKEND + 3)) http2;
+    keepalive_requests 1000000; location / { return 200 "hello, mesh!\n"; } } }
+EOF
+taskset -c 1 "$NGINX" -c "$WORK/backend.conf" -p "$WORK/nginx" & PIDS+=($!)
+cat > "$WORK/proxy.conf" <<EOF
+worker_processes 1; daemon off; pid $WORK/proxy.pid; error_log $WORK/proxy.err;
+events { worker_connections 4096; }
+http { access_log off;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$NGINX_PROXY; listen 127.0.0.1:$((NGINX_PROXY + 10)) http2;
+    keepalive_requests 1000000;
+    location / { proxy_pass http://backend; proxy_http_version 1.1;
+      proxy_set_header Connection ""; } } }
+EOF
+taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK/nginx" & NGINX_PID=$!; PIDS+=($NGINX_PID)
+cat > "$WORK/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  bind 127.0.0.1:$((HAPROXY_PORT + 10)) proto h2
+  default_backend be
+backend be
+  server b1 127.0.0.1:$BACKEND
+EOF
+taskset -c 0 "$HAPROXY" -f "$WORK/haproxy.cfg" -db & HAPROXY_PID=$!; PIDS+=($HAPROXY_PID)
+
+echo "== pilot (core 1), a server sidecar in front of the backend, a client sidecar (core 0)"
+QUARKUS_HTTP_PORT=$PILOT_HTTP QUARKUS_HTTP_HOST=127.0.0.1 PILOT_XDS_PORT=$PILOT_XDS \
+  QMESH_PILOT_XDS_HOST=127.0.0.1 QMESH_STATE_DIR="$WORK/pilot" \
+  taskset -c 1 java -XX:+UseSerialGC -Xmx256m -jar pilot/target/quarkus-app/quarkus-run.jar \
+  > "$WORK/pilot.log" 2>&1 & PIDS+=($!)
+until curl -sf "http://127.0.0.1:$PILOT_HTTP/apis/config/namespaces" >/dev/null; do sleep 0.3; done
+curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP/apis/config" >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: direct}
+spec:
+  selector: {app: direct}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: direct-backend}
+spec:
+  address: 127.0.0.1
+  labels: {app: direct}
+  ports: {http: $BACKEND}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: meshed}
+spec:
+  selector: {app: meshed}
+  ports: [{name: http, port: 9080}]
+EOF
+sidecar() { # name admin outbound inbound labels
+  QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
+    QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
+    QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 \
+    taskset -c 0 java "${JAVA_OPTS[@]}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
+    > "$WORK/$1.log" 2>&1 &
+}
+sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)
+sidecar client $CLIENT_ADMIN $CLIENT_OUT "" app=client; CLIENT_PID=$!; PIDS+=($CLIENT_PID)
+for a in $CLIENT_ADMIN $SERVER_ADMIN; do
+  until curl -sf "http://127.0.0.1:$a/ready" >/dev/null; do sleep 0.3; done
+done
+until curl -sf -H "host: meshed:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null \
+  && curl -sf -H "host: direct:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null; do sleep 0.3; done
+
+with_children() { for p in "$@"; do echo "$p"; pgrep -P "$p" || true; done; }
+cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
+  local t=0; for p in $(with_children "$@"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done; echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }
+
+printf '\n%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "path" "req/s" "p50" "p99" \
+  "p50@1k" "p99@1k" "h2 req/s" "RSS MB" "CPU ms/1k"
+run() { # label url host-header h2-url pids...
+  local label=$1 url=$2 host=$3 h2url=$4; shift 4
+  [[ -n "$ONLY" && "$label" != *"$ONLY"* ]] && return 0
+  local hdr=(); [ -n "$host" ] && hdr=(-H "Host: $host")
+  taskset -c 1 wrk -t1 -c50 -d5s "${hdr[@]}" "$url" >/dev/null   # warm-up (JIT)
+  local c0; c0=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
+  local out; out=$(taskset -c 1 wrk -t1 -c50 -d"${SECS}"s --latency "${hdr[@]}" "$url")
+  local c1; c1=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
+  local reqs; reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
+  local p50; p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  local p99; p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
+  local hey_out; hey_out=$(taskset -c 1 hey -z "${SECS}s" -c 10 -q 100 "${heyhdr[@]}" "$url")
+  local h50; h50=$(echo "$hey_out" | awk '/ 50% in/ {printf "%.2fms", $3 * 1000}')
+  local h99; h99=$(echo "$hey_out" | awk '/ 99% in/ {printf "%.2fms", $3 * 1000}')
+  local h2="-"
+  if [ -n "$h2url" ]; then
+    local h2hdr=(); [ -n "$host" ] && h2hdr=(-H ":authority: $host")
+    h2=$(taskset -c 1 h2load -c 10 -m 10 -D "$SECS" "${h2hdr[@]}" "$h2url" 2>/dev/null \
+      | awk '/finished in/ {gsub(",", "", $4); printf "%d", $4}')
+  fi
+  local rss="-" cpu="-"
+  if [ $# -gt 0 ]; then rss=$(rss_mb "$@"); cpu=$(awk -v c=$((c1 - c0)) -v n="$reqs" 'BEGIN {printf "%.1f", c * 1000 / n}'); fi
+  printf '%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "$label" "$rps" "$p50" "$p99" "$h50" "$h99" "$h2" "$rss" "$cpu"
+}
+run direct "http://127.0.0.1:$BACKEND/" "" "http://127.0.0.1:$((BACKEND + 3))/"
+run "qmesh 1 hop" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+run "qmesh pair" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
+run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "$HAPROXY_PID"
+run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY + 10))/" "$NGINX_PID"
+echo
+echo "p50/p99: wrk at full load (50 connections); @1k: hey at 1000 req/s (10 x 100); h2: h2load,"
+echo "10 connections x 10 streams over h2c; RSS after the runs; CPU: the proxy's user+system time."
