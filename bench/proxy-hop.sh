@@ -116,7 +116,7 @@ EOF
 sidecar() { # name admin outbound inbound labels
   QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
-    QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 \
+    QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
     taskset -c 0 java "${JAVA_OPTS[@]}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
     > "$WORK/$1.log" 2>&1 &
 }

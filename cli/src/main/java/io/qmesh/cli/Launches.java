@@ -67,9 +67,12 @@ final class Launches {
     env.put("QMESH_GATEWAY_SERVICE_ACCOUNT", name + "-service-account");
     env.put("QMESH_GATEWAY_LISTEN_HOST", "127.0.0.1");
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
+    int health = Ports.block(block) + Ports.HEALTH;
+    env.put("QMESH_GATEWAY_HEALTH_PORT", String.valueOf(health));
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
-    List<Integer> binds = new ArrayList<>(List.of(admin));
+    ports.put("health", health);
+    List<Integer> binds = new ArrayList<>(List.of(admin, health));
     for (int l : listeners) {
       ports.put("http." + l, l);
       binds.add(l);
@@ -103,9 +106,12 @@ final class Launches {
         "QMESH_SIDECAR_INBOUND",
         w.servicePort() + ":" + inbound + ":" + w.appPort() + (w.tcp() ? "/tcp" : ""));
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
+    int health = base + Ports.HEALTH;
+    env.put("QMESH_SIDECAR_HEALTH_PORT", String.valueOf(health));
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
     ports.put("outbound", outbound);
+    ports.put("health", health);
     ports.put("inbound", inbound);
     return new Launch(
         w.name() + "-sidecar",
@@ -114,7 +120,7 @@ final class Launches {
         java("sidecar", "128m"),
         env,
         ports,
-        List.of(admin, outbound, inbound),
+        List.of(admin, outbound, health, inbound),
         "http://127.0.0.1:" + admin + "/ready");
   }
 

@@ -26,6 +26,7 @@ final class Ports {
   static final int BLOCK_SIZE = 10;
   static final int ADMIN = 0;
   static final int OUTBOUND = 1;
+  static final int HEALTH = 2;
   static final int INBOUND = 6;
   static final int APP = 8;
 

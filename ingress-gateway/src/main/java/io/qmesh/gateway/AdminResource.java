@@ -1,5 +1,6 @@
 package io.qmesh.gateway;
 
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.qmesh.proxy.Admin;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -15,8 +16,11 @@ public class AdminResource {
 
   private final IngressGateway gateway;
 
-  public AdminResource(IngressGateway gateway) {
+  private final PrometheusMeterRegistry prometheus;
+
+  public AdminResource(IngressGateway gateway, PrometheusMeterRegistry prometheus) {
     this.gateway = gateway;
+    this.prometheus = prometheus;
   }
 
   @GET
@@ -26,6 +30,20 @@ public class AdminResource {
     return gateway.ready()
         ? Response.ok("LIVE\n").build()
         : Response.status(503).entity("PRE_INITIALIZING\n").build();
+  }
+
+  @GET
+  @Path("stats/prometheus")
+  @Produces("text/plain; version=0.0.4; charset=utf-8")
+  public String stats() {
+    return prometheus.scrape();
+  }
+
+  @GET
+  @Path("clusters")
+  @Produces(MediaType.TEXT_PLAIN)
+  public String clusters() {
+    return Admin.clusters(gateway.config());
   }
 
   @GET

@@ -31,6 +31,14 @@ public interface GatewayConfig {
   @WithDefault("127.0.0.1")
   String instanceIp();
 
+  /** Istio's readiness port: {@code /healthz/ready} (on the listen host). */
+  @WithDefault("15021")
+  int healthPort();
+
+  /** On shutdown, how long requests in flight may take to finish (Istio's drain duration). */
+  @WithDefault("5s")
+  java.time.Duration drainDuration();
+
   /** Where the listeners from the Gateway servers bind. */
   @WithDefault("0.0.0.0")
   String listenHost();

@@ -1,7 +1,10 @@
 package io.qmesh.gateway;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.qmesh.proxy.HealthServer;
 import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.listener.ListenerManager;
 import io.qmesh.proxy.xds.Nodes;
 import io.qmesh.proxy.xds.XdsClient;
@@ -16,6 +19,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -41,7 +45,11 @@ public class IngressGateway {
   private volatile XdsClient xds;
   private volatile Node node;
 
-  void start(@Observes StartupEvent event, Vertx vertx, GatewayConfig c) {
+  private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
+
+  void start(@Observes StartupEvent event, Vertx vertx, GatewayConfig c, MeterRegistry registry)
+      throws Exception {
+    drain = c.drainDuration();
     Map<String, Object> md = new LinkedHashMap<>();
     md.put("NAMESPACE", c.namespace());
     md.put("LABELS", Nodes.labels("qmesh.gateway.labels", c.labels()));
@@ -64,7 +72,11 @@ public class IngressGateway {
                 + ".svc.cluster.local",
             c.workload(),
             md);
-    listeners = new ListenerManager(vertx, config::get, c.listenHost());
+    listeners = new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry));
+    HealthServer.listen(vertx, c.listenHost(), c.healthPort(), this::ready)
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
     int colon = c.pilot().lastIndexOf(':');
     if (colon <= 0) {
       throw new IllegalArgumentException(
@@ -98,6 +110,17 @@ public class IngressGateway {
   }
 
   void stop(@Observes ShutdownEvent event) {
+    if (listeners != null) {
+      try {
+        listeners
+            .drain(drain)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(drain.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        LOG.warnf("drain did not complete: %s", e.toString());
+      }
+    }
     if (xds != null) {
       xds.close();
     }

@@ -68,6 +68,25 @@ public final class Admin {
     return out;
   }
 
+  /**
+   * Envoy's {@code /clusters} text: a line per host of each cluster, {@code
+   * cluster::host:port::health_flags::healthy} and {@code ...::weight::N}.
+   */
+  public static String clusters(ProxyConfig config) {
+    StringBuilder out = new StringBuilder();
+    new TreeMap<>(config.clusters())
+        .forEach(
+            (name, c) ->
+                c.hosts()
+                    .forEach(
+                        h -> {
+                          String prefix = name + "::" + h.address() + ":" + h.port() + "::";
+                          out.append(prefix).append("health_flags::healthy\n");
+                          out.append(prefix).append("weight::").append(h.weight()).append('\n');
+                        }));
+    return out.toString();
+  }
+
   private static List<JsonNode> json(Map<String, ? extends Message> resources) {
     return new TreeMap<>(resources).values().stream().map(Admin::json).toList();
   }

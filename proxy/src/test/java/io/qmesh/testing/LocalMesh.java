@@ -117,6 +117,9 @@ public final class LocalMesh implements AutoCloseable {
     int admin = freePort();
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("QMESH_ADMIN_PORT", String.valueOf(admin));
+    // Readiness ports (Istio's 15021) would collide between proxies on one machine.
+    all.putIfAbsent("QMESH_SIDECAR_HEALTH_PORT", String.valueOf(freePort()));
+    all.putIfAbsent("QMESH_GATEWAY_HEALTH_PORT", String.valueOf(freePort()));
     String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder b =
         // Many JVMs share two cores here: start them light (C1 only, serial GC, small heaps).

@@ -1,5 +1,6 @@
 package io.qmesh.sidecar;
 
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -13,8 +14,11 @@ public class AdminResource {
 
   private final Sidecar sidecar;
 
-  public AdminResource(Sidecar sidecar) {
+  private final PrometheusMeterRegistry prometheus;
+
+  public AdminResource(Sidecar sidecar, PrometheusMeterRegistry prometheus) {
     this.sidecar = sidecar;
+    this.prometheus = prometheus;
   }
 
   @GET
@@ -24,6 +28,20 @@ public class AdminResource {
     return sidecar.ready()
         ? Response.ok("LIVE\n").build()
         : Response.status(503).entity("PRE_INITIALIZING\n").build();
+  }
+
+  @GET
+  @Path("stats/prometheus")
+  @Produces("text/plain; version=0.0.4; charset=utf-8")
+  public String stats() {
+    return prometheus.scrape();
+  }
+
+  @GET
+  @Path("clusters")
+  @Produces(MediaType.TEXT_PLAIN)
+  public String clusters() {
+    return io.qmesh.proxy.Admin.clusters(sidecar.config());
   }
 
   @GET

@@ -1,7 +1,10 @@
 package io.qmesh.sidecar;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.qmesh.proxy.HealthServer;
 import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.listener.HttpProxy;
 import io.qmesh.proxy.listener.TcpProxy;
 import io.qmesh.proxy.xds.XdsClient;
@@ -39,18 +42,25 @@ public class Sidecar {
             t.setDaemon(true);
             return t;
           });
+  private final List<HttpProxy> httpListeners = new ArrayList<>();
   private volatile XdsClient xds;
   private volatile Node node;
   private volatile boolean listening;
+  private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
 
-  void start(@Observes StartupEvent event, Vertx vertx, SidecarConfig c) throws Exception {
+  void start(@Observes StartupEvent event, Vertx vertx, SidecarConfig c, MeterRegistry registry)
+      throws Exception {
+    ProxyStats stats = new ProxyStats(registry);
+    drain = c.drainDuration();
     Map<String, String> labels = Ports.labels(c.labels());
     List<Ports.Inbound> inbound = Ports.inbound(c.inbound().orElse(""));
     node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
 
     List<String> bound = new ArrayList<>();
+    HttpProxy outbound = HttpProxy.outbound(vertx, config::get, stats);
+    httpListeners.add(outbound);
     listen(
-        HttpProxy.outbound(vertx, config::get).listen(c.outboundHost(), c.outboundPort()),
+        outbound.listen(c.outboundHost(), c.outboundPort()),
         c.outboundHost(),
         c.outboundPort(),
         "outbound");
@@ -58,11 +68,15 @@ public class Sidecar {
     for (Ports.Inbound p : inbound) {
       String cluster = "inbound|" + p.targetPort() + "||";
       String what = "inbound " + p.targetPort() + (p.tcp() ? "/tcp" : "");
+      HttpProxy http = p.tcp() ? null : HttpProxy.withRoutes(vertx, config::get, cluster, stats);
+      if (http != null) {
+        httpListeners.add(http);
+      }
       listen(
           p.tcp()
-              ? new TcpProxy(vertx, config::get, cluster).listen(c.inboundHost(), p.listenPort())
-              : HttpProxy.withRoutes(vertx, config::get, cluster)
-                  .listen(c.inboundHost(), p.listenPort()),
+              ? new TcpProxy(vertx, config::get, cluster, stats)
+                  .listen(c.inboundHost(), p.listenPort())
+              : http.listen(c.inboundHost(), p.listenPort()),
           c.inboundHost(),
           p.listenPort(),
           what);
@@ -75,6 +89,12 @@ public class Sidecar {
               + " -> app 127.0.0.1:"
               + p.appPort());
     }
+    listen(
+        HealthServer.listen(vertx, c.inboundHost(), c.healthPort(), this::ready),
+        c.inboundHost(),
+        c.healthPort(),
+        "health");
+    bound.add("health " + c.inboundHost() + ":" + c.healthPort());
     listening = true;
 
     int colon = c.pilot().lastIndexOf(':');
@@ -115,6 +135,16 @@ public class Sidecar {
   }
 
   void stop(@Observes ShutdownEvent event) {
+    // Drain: requests in flight finish (HTTP/1.1 clients are asked to close) before the
+    // listeners close with Vert.x.
+    try {
+      io.vertx.core.Future.all(httpListeners.stream().map(p -> p.drain(drain)).toList())
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(drain.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warnf("drain did not complete: %s", e.toString());
+    }
     if (xds != null) {
       xds.close();
     }

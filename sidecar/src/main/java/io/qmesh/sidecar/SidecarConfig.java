@@ -39,6 +39,14 @@ public interface SidecarConfig {
   @WithDefault("15001")
   int outboundPort();
 
+  /** Istio's readiness port: {@code /healthz/ready} (on the inbound host). */
+  @WithDefault("15021")
+  int healthPort();
+
+  /** On shutdown, how long requests in flight may take to finish (Istio's drain duration). */
+  @WithDefault("5s")
+  java.time.Duration drainDuration();
+
   /** Where inbound listeners bind. */
   @WithDefault("0.0.0.0")
   String inboundHost();

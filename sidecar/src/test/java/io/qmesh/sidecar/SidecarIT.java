@@ -27,6 +27,8 @@ import org.junit.jupiter.api.Test;
 class SidecarIT {
 
   private static LocalMesh mesh;
+  private static int clientAdmin;
+  private static int clientHealth;
   private static HttpClient viaSidecar;
 
   @BeforeAll
@@ -57,16 +59,33 @@ class SidecarIT {
                   LocalMesh.freePort())));
     }
     int clientOutbound = LocalMesh.freePort();
-    mesh.awaitReady(
-        mesh.start(
-            "sidecar-client",
-            "sidecar",
-            mesh.sidecarEnv("client", "app=client", "client", null, clientOutbound)));
+    clientHealth = LocalMesh.freePort();
+    var clientEnv =
+        new java.util.HashMap<>(
+            mesh.sidecarEnv("client", "app=client", "client", null, clientOutbound));
+    clientEnv.put("QMESH_SIDECAR_HEALTH_PORT", String.valueOf(clientHealth));
+    clientAdmin = mesh.start("sidecar-client", "sidecar", clientEnv);
+    mesh.awaitReady(clientAdmin);
     viaSidecar =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", clientOutbound)))
             .build();
+  }
+
+  @Test
+  void adminShowsCountersClustersAndReadiness() throws Exception {
+    versionsSeen(5);
+    assertThat(mesh.get(clientHealth, "/healthz/ready").statusCode()).isEqualTo(200);
+    var stats = mesh.get(clientAdmin, "/stats/prometheus");
+    assertThat(stats.statusCode()).isEqualTo(200);
+    assertThat(stats.body())
+        .containsPattern("envoy_http_downstream_rq_total [1-9]")
+        .contains("envoy_http_downstream_rq_xx_total{envoy_response_code_class=\"2\"")
+        .contains("envoy_http_downstream_rq_active");
+    assertThat(mesh.get(clientAdmin, "/clusters").body())
+        .containsPattern(
+            "outbound\\|9080\\|\\|echo.default.svc.cluster.local::127.0.0.1:\\d+::health_flags::healthy");
   }
 
   @AfterAll

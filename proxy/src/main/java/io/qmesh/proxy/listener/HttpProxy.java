@@ -2,6 +2,7 @@ package io.qmesh.proxy.listener;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.Action;
 import io.qmesh.proxy.route.RouteTable;
@@ -19,6 +20,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -62,13 +64,19 @@ public final class HttpProxy {
   private final HttpClient http1;
   private final HttpClient http2;
   private final NetClient tcp;
+  private final ProxyStats stats;
   private volatile int listenPort;
+  private volatile boolean draining;
 
   private HttpProxy(
-      Vertx vertx, Supplier<ProxyConfig> config, Function<HttpRequestView, String> routeTable) {
+      Vertx vertx,
+      Supplier<ProxyConfig> config,
+      Function<HttpRequestView, String> routeTable,
+      ProxyStats stats) {
     this.vertx = vertx;
     this.config = config;
     this.routeTable = routeTable;
+    this.stats = stats;
     this.http1 =
         vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64));
     this.http2 =
@@ -82,7 +90,12 @@ public final class HttpProxy {
 
   /** Routes by the target port of each request: route config {@code "9080"} for reviews:9080. */
   public static HttpProxy outbound(Vertx vertx, Supplier<ProxyConfig> config) {
-    return new HttpProxy(vertx, config, view -> String.valueOf(view.port()));
+    return outbound(vertx, config, ProxyStats.unregistered());
+  }
+
+  /** {@link #outbound(Vertx, Supplier)}, counting in {@code stats}. */
+  public static HttpProxy outbound(Vertx vertx, Supplier<ProxyConfig> config, ProxyStats stats) {
+    return new HttpProxy(vertx, config, view -> String.valueOf(view.port()), stats);
   }
 
   /**
@@ -91,7 +104,37 @@ public final class HttpProxy {
    */
   public static HttpProxy withRoutes(
       Vertx vertx, Supplier<ProxyConfig> config, String routeConfig) {
-    return new HttpProxy(vertx, config, view -> routeConfig);
+    return withRoutes(vertx, config, routeConfig, ProxyStats.unregistered());
+  }
+
+  /** {@link #withRoutes(Vertx, Supplier, String)}, counting in {@code stats}. */
+  public static HttpProxy withRoutes(
+      Vertx vertx, Supplier<ProxyConfig> config, String routeConfig, ProxyStats stats) {
+    return new HttpProxy(vertx, config, view -> routeConfig, stats);
+  }
+
+  /**
+   * Starts draining: responses from now on ask HTTP/1.1 clients to close their connection (HTTP/2
+   * clients get GOAWAY when the listener closes), and the future completes once no request is in
+   * flight, or after {@code max}. The caller then closes the listener.
+   */
+  public Future<Void> drain(Duration max) {
+    draining = true;
+    long deadline = System.nanoTime() + max.toNanos();
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    if (stats.active() == 0) {
+      done.complete();
+      return done.future();
+    }
+    vertx.setPeriodic(
+        20,
+        id -> {
+          if (stats.active() == 0 || System.nanoTime() > deadline) {
+            vertx.cancelTimer(id);
+            done.tryComplete();
+          }
+        });
+    return done.future();
   }
 
   /** Listens on {@code host:port} (0 picks a free port). */
@@ -104,6 +147,12 @@ public final class HttpProxy {
   }
 
   private void handle(HttpServerRequest in) {
+    stats.started();
+    Finish finish = new Finish(in.response(), stats);
+    in.response().endHandler(finish).closeHandler(finish);
+    if (draining && in.version() != HttpVersion.HTTP_2) {
+      in.response().putHeader("connection", "close");
+    }
     ProxyConfig cfg = config.get();
     if (in.method() == HttpMethod.CONNECT) {
       connect(in, cfg);
@@ -298,7 +347,7 @@ public final class HttpProxy {
   }
 
   /** The upstream's answer to an upgrade ({@code head} ends at {@code end}): relay or refuse. */
-  private static void upgraded(
+  private void upgraded(
       HttpServerRequest in, NetSocket up, UpstreamHost host, Buffer received, int end) {
     String[] lines = received.getString(0, end).split("\r\n");
     String[] status = lines[0].split(" ", 3);
@@ -323,6 +372,7 @@ public final class HttpProxy {
     in.toNetSocket()
         .onSuccess(
             down -> {
+              stats.upgrade();
               if (early.length() > 0) {
                 down.write(early);
               }
@@ -399,6 +449,7 @@ public final class HttpProxy {
                 in.toNetSocket()
                     .onSuccess(
                         down -> {
+                          stats.tcpConnection();
                           down.pipeTo(up);
                           up.pipeTo(down);
                         })
@@ -426,7 +477,28 @@ public final class HttpProxy {
         .end();
   }
 
-  private static void fail(HttpServerRequest in, ResponseFlag flag) {
+  /** Counts a request's end once, whether its response ended or its connection went first. */
+  private static final class Finish implements io.vertx.core.Handler<Void> {
+    private final io.vertx.core.http.HttpServerResponse response;
+    private final ProxyStats stats;
+    private boolean done;
+
+    Finish(io.vertx.core.http.HttpServerResponse response, ProxyStats stats) {
+      this.response = response;
+      this.stats = stats;
+    }
+
+    @Override
+    public void handle(Void v) {
+      if (!done) {
+        done = true;
+        stats.finished(response.ended() ? response.getStatusCode() : 0);
+      }
+    }
+  }
+
+  private void fail(HttpServerRequest in, ResponseFlag flag) {
+    stats.flag(flag);
     if (in.response().ended() || in.response().headWritten()) {
       in.response().reset();
       return;

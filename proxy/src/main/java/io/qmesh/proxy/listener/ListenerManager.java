@@ -6,9 +6,12 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.xds.XdsResources;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,17 +31,28 @@ import java.util.function.Supplier;
  */
 public final class ListenerManager {
 
-  private record Bound(String routes, HttpServer server) {}
+  private record Bound(String routes, HttpProxy proxy, HttpServer server) {}
 
   private final Vertx vertx;
   private final Supplier<ProxyConfig> config;
   private final String host;
   private final Map<Integer, Bound> bound = new HashMap<>();
+  private final ProxyStats stats;
 
   public ListenerManager(Vertx vertx, Supplier<ProxyConfig> config, String host) {
+    this(vertx, config, host, ProxyStats.unregistered());
+  }
+
+  public ListenerManager(Vertx vertx, Supplier<ProxyConfig> config, String host, ProxyStats stats) {
     this.vertx = vertx;
     this.config = config;
     this.host = host;
+    this.stats = stats;
+  }
+
+  /** Drains every bound listener (see {@link HttpProxy#drain}). */
+  public synchronized Future<Void> drain(Duration max) {
+    return Future.all(bound.values().stream().map(b -> b.proxy().drain(max)).toList()).mapEmpty();
   }
 
   /** The ports bound now, with their route configs. */
@@ -73,13 +87,14 @@ public final class ListenerManager {
         bound.remove(e.getKey());
       }
       try {
+        HttpProxy proxy = HttpProxy.withRoutes(vertx, config, e.getValue(), stats);
         HttpServer server =
-            HttpProxy.withRoutes(vertx, config, e.getValue())
+            proxy
                 .listen(host, e.getKey())
                 .toCompletionStage()
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
-        bound.put(e.getKey(), new Bound(e.getValue(), server));
+        bound.put(e.getKey(), new Bound(e.getValue(), proxy, server));
         added.add(e.getKey());
       } catch (ExecutionException | TimeoutException ex) {
         added.forEach(port -> close(bound.remove(port)));

@@ -1,6 +1,7 @@
 package io.qmesh.proxy.listener;
 
 import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -27,11 +28,17 @@ public final class TcpProxy {
   private final Supplier<ProxyConfig> config;
   private final String cluster;
   private final NetClient client;
+  private final ProxyStats stats;
 
   public TcpProxy(Vertx vertx, Supplier<ProxyConfig> config, String cluster) {
+    this(vertx, config, cluster, ProxyStats.unregistered());
+  }
+
+  public TcpProxy(Vertx vertx, Supplier<ProxyConfig> config, String cluster, ProxyStats stats) {
     this.vertx = vertx;
     this.config = config;
     this.cluster = cluster;
+    this.stats = stats;
     this.client = vertx.createNetClient();
   }
 
@@ -41,6 +48,7 @@ public final class TcpProxy {
   }
 
   private void handle(NetSocket down) {
+    stats.tcpConnection();
     ProxyConfig.ClusterRuntime c = config.get().clusters().get(cluster);
     if (c == null) {
       refuse(down, ResponseFlag.NC);
