@@ -293,37 +293,8 @@ class BookinfoWalkthroughIT {
   @Test
   @Order(10)
   void yourOwnServiceJoinsTheMeshWithQmeshRun() throws Exception {
-    Path echo = ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar");
     for (String v : List.of("v1", "v2")) {
-      int port = freePort();
-      Qmesh.Result run =
-          qmesh.run(
-              "run",
-              "--name",
-              "echo-" + v,
-              "--app",
-              "echo",
-              "--version",
-              v,
-              "--port",
-              String.valueOf(port),
-              "--service",
-              "echo",
-              "--service-port",
-              "8080",
-              "-e",
-              "ECHO_HTTP_PORT=" + port,
-              "-e",
-              "ECHO_GRPC_PORT=" + freePort(),
-              "-e",
-              "ECHO_TCP_PORT=" + freePort(),
-              "-e",
-              "SERVICE_VERSION=" + v,
-              "--",
-              System.getProperty("java.home") + "/bin/java",
-              "-XX:TieredStopAtLevel=1",
-              "-jar",
-              echo.toString());
+      Qmesh.Result run = runEcho("echo-" + v, "echo", v, "http", "8080");
       assertThat(run.code()).as(run.output()).isZero();
       assertThat(run.output()).contains("other workloads reach it as http://echo:8080");
     }
@@ -376,33 +347,7 @@ class BookinfoWalkthroughIT {
   @Test
   @Order(11)
   void grpcCrossesTheSidecarsOverHttp2() throws Exception {
-    int grpcPort = freePort();
-    Qmesh.Result run =
-        qmesh.run(
-            "run",
-            "--name",
-            "echo-grpc-v1",
-            "--app",
-            "echo-grpc",
-            "--port",
-            String.valueOf(grpcPort),
-            "--protocol",
-            "grpc",
-            "--service",
-            "echo-grpc",
-            "--service-port",
-            "7070",
-            "-e",
-            "ECHO_GRPC_PORT=" + grpcPort,
-            "-e",
-            "ECHO_HTTP_PORT=" + freePort(),
-            "-e",
-            "ECHO_TCP_PORT=" + freePort(),
-            "--",
-            System.getProperty("java.home") + "/bin/java",
-            "-XX:TieredStopAtLevel=1",
-            "-jar",
-            ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar").toString());
+    Qmesh.Result run = runEcho("echo-grpc-v1", "echo-grpc", "v1", "grpc", "7070");
     assertThat(run.code()).as(run.output()).isZero();
     // A grpc-java client inside productpage-v1: its sidecar's outbound port is its proxy, which
     // grpc-java reaches with CONNECT (as GRPC_PROXY_EXP, set by qmesh for every workload, says).
@@ -461,33 +406,7 @@ class BookinfoWalkthroughIT {
   @Test
   @Order(12)
   void tcpCrossesTheSidecarsThroughAConnectTunnel() throws Exception {
-    int tcpPort = freePort();
-    Qmesh.Result run =
-        qmesh.run(
-            "run",
-            "--name",
-            "echo-tcp-v1",
-            "--app",
-            "echo-tcp",
-            "--port",
-            String.valueOf(tcpPort),
-            "--protocol",
-            "tcp",
-            "--service",
-            "echo-tcp",
-            "--service-port",
-            "9090",
-            "-e",
-            "ECHO_TCP_PORT=" + tcpPort,
-            "-e",
-            "ECHO_HTTP_PORT=" + freePort(),
-            "-e",
-            "ECHO_GRPC_PORT=" + freePort(),
-            "--",
-            System.getProperty("java.home") + "/bin/java",
-            "-XX:TieredStopAtLevel=1",
-            "-jar",
-            ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar").toString());
+    Qmesh.Result run = runEcho("echo-tcp-v1", "echo-tcp", "v1", "tcp", "9090");
     assertThat(run.code()).as(run.output()).isZero();
     int outbound = outboundPort("productpage-v1");
     await()
@@ -515,6 +434,62 @@ class BookinfoWalkthroughIT {
                 assertThat(seen.toString()).contains("ServiceVersion=v1");
               }
             });
+  }
+
+  /**
+   * {@code qmesh run} of the echo sample as workload {@code name} of {@code app} (its Service too),
+   * serving {@code protocol} (http, grpc or tcp: the echo face the app port is) on service port
+   * {@code servicePort}; its other faces on free ports.
+   */
+  private static Qmesh.Result runEcho(
+      String name, String app, String version, String protocol, String servicePort)
+      throws Exception {
+    int port = freePort();
+    Map<String, Integer> faces =
+        new TreeMap<>(
+            Map.of(
+                "ECHO_HTTP_PORT",
+                freePort(),
+                "ECHO_GRPC_PORT",
+                freePort(),
+                "ECHO_TCP_PORT",
+                freePort()));
+    faces.put(
+        switch (protocol) {
+          case "grpc" -> "ECHO_GRPC_PORT";
+          case "tcp" -> "ECHO_TCP_PORT";
+          default -> "ECHO_HTTP_PORT";
+        },
+        port);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "run",
+                "--name",
+                name,
+                "--app",
+                app,
+                "--version",
+                version,
+                "--port",
+                String.valueOf(port),
+                "--protocol",
+                protocol,
+                "--service",
+                app,
+                "--service-port",
+                servicePort,
+                "-e",
+                "SERVICE_VERSION=" + version));
+    faces.forEach((k, v) -> args.addAll(List.of("-e", k + "=" + v)));
+    args.addAll(
+        List.of(
+            "--",
+            System.getProperty("java.home") + "/bin/java",
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            ROOT.resolve("samples/echo/target/quarkus-app/quarkus-run.jar").toString()));
+    return qmesh.run(args.toArray(String[]::new));
   }
 
   private static String readLine(java.io.InputStream in) throws IOException {

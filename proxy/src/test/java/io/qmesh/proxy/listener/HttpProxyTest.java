@@ -1,16 +1,14 @@
 package io.qmesh.proxy.listener;
 
+import static io.qmesh.proxy.listener.TestXds.cla;
+import static io.qmesh.proxy.listener.TestXds.eds;
+import static io.qmesh.proxy.listener.TestXds.to;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -79,39 +77,6 @@ class HttpProxyTest {
         .get(10, TimeUnit.SECONDS);
   }
 
-  private static Cluster eds(String name) {
-    return Cluster.newBuilder()
-        .setName(name)
-        .setType(Cluster.DiscoveryType.EDS)
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setServiceName(name))
-        .build();
-  }
-
-  private static ClusterLoadAssignment cla(String name, int... ports) {
-    LocalityLbEndpoints.Builder l = LocalityLbEndpoints.newBuilder();
-    for (int p : ports) {
-      l.addLbEndpoints(
-          LbEndpoint.newBuilder()
-              .setEndpoint(
-                  Endpoint.newBuilder()
-                      .setAddress(
-                          Address.newBuilder()
-                              .setSocketAddress(
-                                  SocketAddress.newBuilder()
-                                      .setAddress("127.0.0.1")
-                                      .setPortValue(p)))));
-    }
-    return ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(l).build();
-  }
-
-  private static Route to(String prefix, String cluster) {
-    return Route.newBuilder()
-        .setMatch(RouteMatch.newBuilder().setPrefix(prefix))
-        .setRoute(RouteAction.newBuilder().setCluster(cluster))
-        .build();
-  }
-
   private static ProxyConfig config(String defaultCluster) {
     RouteConfiguration routes =
         RouteConfiguration.newBuilder()
@@ -170,7 +135,15 @@ class HttpProxyTest {
         new XdsResources(
             Map.of(),
             Map.of("9080", routes),
-            Map.of("v1", eds("v1"), "v2", eds("v2"), "empty", eds("empty"), "down", eds("down")),
+            Map.of(
+                "v1",
+                eds("v1").setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).build(),
+                "v2",
+                eds("v2").setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).build(),
+                "empty",
+                eds("empty").setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).build(),
+                "down",
+                eds("down").setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).build()),
             Map.of(
                 "v1",
                 cla("v1", v1.actualPort()),

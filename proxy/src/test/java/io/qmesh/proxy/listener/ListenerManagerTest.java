@@ -2,12 +2,7 @@ package io.qmesh.proxy.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
@@ -42,18 +37,7 @@ class ListenerManagerTest {
             .setRds(Rds.newBuilder().setRouteConfigName(routes))
             .build();
     Listener.Builder l =
-        Listener.newBuilder()
-            .setName("0.0.0.0_" + port)
-            .setAddress(
-                Address.newBuilder()
-                    .setSocketAddress(
-                        SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(port)))
-            .addFilterChains(
-                FilterChain.newBuilder()
-                    .addFilters(
-                        Filter.newBuilder()
-                            .setName("envoy.filters.network.http_connection_manager")
-                            .setTypedConfig(Any.pack(hcm))));
+        TestXds.listener(port, "envoy.filters.network.http_connection_manager", hcm);
     if (!bind) {
       l.setBindToPort(BoolValue.of(false));
     }

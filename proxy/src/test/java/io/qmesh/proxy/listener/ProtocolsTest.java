@@ -1,26 +1,15 @@
 package io.qmesh.proxy.listener;
 
+import static io.qmesh.proxy.listener.TestXds.cla;
+import static io.qmesh.proxy.listener.TestXds.routes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
-import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.grpc.CallOptions;
@@ -494,11 +483,7 @@ class ProtocolsTest {
   }
 
   private static Cluster cluster(String name, HttpProtocolOptions options) {
-    Cluster.Builder c =
-        Cluster.newBuilder()
-            .setName(name)
-            .setType(Cluster.DiscoveryType.EDS)
-            .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setServiceName(name));
+    Cluster.Builder c = TestXds.eds(name);
     if (options != null) {
       c.putTypedExtensionProtocolOptions(
           "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", Any.pack(options));
@@ -506,57 +491,11 @@ class ProtocolsTest {
     return c.build();
   }
 
-  private static ClusterLoadAssignment cla(String name, int port) {
-    return ClusterLoadAssignment.newBuilder()
-        .setClusterName(name)
-        .addEndpoints(
-            LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(
-                    LbEndpoint.newBuilder()
-                        .setEndpoint(
-                            Endpoint.newBuilder()
-                                .setAddress(
-                                    Address.newBuilder()
-                                        .setSocketAddress(
-                                            SocketAddress.newBuilder()
-                                                .setAddress("127.0.0.1")
-                                                .setPortValue(port))))))
-        .build();
-  }
-
-  private static RouteConfiguration routes(String name, String host, String cluster) {
-    return RouteConfiguration.newBuilder()
-        .setName(name)
-        .addVirtualHosts(
-            VirtualHost.newBuilder()
-                .setName(host)
-                .addDomains(host)
-                .addDomains(host + ":" + name)
-                .addRoutes(
-                    Route.newBuilder()
-                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                        .setRoute(RouteAction.newBuilder().setCluster(cluster))))
-        .build();
-  }
-
   private static Listener tcpListener(int port, String cluster) {
-    return Listener.newBuilder()
-        .setName("0.0.0.0_" + port)
-        .setAddress(
-            Address.newBuilder()
-                .setSocketAddress(
-                    SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(port)))
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .addFilters(
-                    Filter.newBuilder()
-                        .setName("envoy.filters.network.tcp_proxy")
-                        .setTypedConfig(
-                            Any.pack(
-                                TcpProxy.newBuilder()
-                                    .setStatPrefix(cluster)
-                                    .setCluster(cluster)
-                                    .build()))))
+    return TestXds.listener(
+            port,
+            "envoy.filters.network.tcp_proxy",
+            TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build())
         .build();
   }
 

@@ -2,18 +2,6 @@ package io.qmesh.proxy.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
-import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
@@ -62,41 +50,9 @@ class StatsAndDrainTest {
         ProxyConfig.compile(
             new XdsResources(
                 Map.of(),
-                Map.of(
-                    "9080",
-                    RouteConfiguration.newBuilder()
-                        .setName("9080")
-                        .addVirtualHosts(
-                            VirtualHost.newBuilder()
-                                .setName("app")
-                                .addDomains("app:9080")
-                                .addRoutes(
-                                    Route.newBuilder()
-                                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                                        .setRoute(RouteAction.newBuilder().setCluster("app"))))
-                        .build()),
-                Map.of(
-                    "app",
-                    Cluster.newBuilder()
-                        .setName("app")
-                        .setType(Cluster.DiscoveryType.STATIC)
-                        .setLoadAssignment(
-                            ClusterLoadAssignment.newBuilder()
-                                .setClusterName("app")
-                                .addEndpoints(
-                                    LocalityLbEndpoints.newBuilder()
-                                        .addLbEndpoints(
-                                            LbEndpoint.newBuilder()
-                                                .setEndpoint(
-                                                    Endpoint.newBuilder()
-                                                        .setAddress(
-                                                            Address.newBuilder()
-                                                                .setSocketAddress(
-                                                                    SocketAddress.newBuilder()
-                                                                        .setAddress("127.0.0.1")
-                                                                        .setPortValue(backend)))))))
-                        .build()),
-                Map.of()));
+                Map.of("9080", TestXds.routes("9080", "app", "app")),
+                Map.of("app", TestXds.eds("app").build()),
+                Map.of("app", TestXds.cla("app", backend))));
     registry = new SimpleMeterRegistry();
     proxy = HttpProxy.outbound(vertx, () -> config, new ProxyStats(registry));
     port = await(proxy.listen("127.0.0.1", 0)).actualPort();
