@@ -12,7 +12,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -129,6 +131,75 @@ class SidecarIT {
       assertThat(call("http://echo:9080/r", "jason").body()).startsWith("echo-v2 ");
       assertThat(call("http://echo:9080/r", "alice").body()).startsWith("echo-v1 ");
     }
+  }
+
+  @Test
+  void loadBalancingPoliciesFromDestinationRules() throws Exception {
+    // Service lb selects both echo workloads; its DestinationRule picks the policy.
+    mesh.apply(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: lb}
+        spec:
+          selector: {app: echo}
+          ports: [{name: http, port: 9080}]
+        """);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> counts("http://lb:9080/", null, 40).size() == 2);
+
+    mesh.apply(lbPolicy("simple: ROUND_ROBIN"));
+    // Round robin over two hosts: sequential requests alternate, so 40 split exactly in half.
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> counts("http://lb:9080/", null, 40).values().stream().allMatch(n -> n == 20));
+
+    mesh.apply(lbPolicy("simple: RANDOM"));
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> !counts("http://lb:9080/", null, 40).values().stream().allMatch(n -> n == 20));
+    Map<String, Integer> random = counts("http://lb:9080/", null, 400);
+    // Expected 200 each, standard deviation 10.
+    assertThat(random.values()).hasSize(2).allMatch(n -> n > 150 && n < 250);
+
+    mesh.apply(lbPolicy("consistentHash: {httpHeaderName: end-user}"));
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> counts("http://lb:9080/", "sticky-user", 10).size() == 1);
+    Set<String> chosen = new TreeSet<>();
+    for (int u = 0; u < 12; u++) {
+      Map<String, Integer> one = counts("http://lb:9080/", "user-" + u, 8);
+      assertThat(one).as("user-" + u + " sticks to one host").hasSize(1);
+      chosen.addAll(one.keySet());
+    }
+    assertThat(chosen).as("users spread over both hosts").hasSize(2);
+  }
+
+  private static String lbPolicy(String policy) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: lb}
+        spec:
+          host: lb
+          trafficPolicy:
+            loadBalancer: {%s}
+        """
+        .formatted(policy);
+  }
+
+  /** Which workload answered, over {@code calls} requests: workload to count. */
+  private static Map<String, Integer> counts(String url, String user, int calls) throws Exception {
+    Map<String, Integer> seen = new TreeMap<>();
+    for (int i = 0; i < calls; i++) {
+      HttpResponse<String> r = call(url, user);
+      seen.merge(
+          r.statusCode() == 200 ? r.body().split(" ")[0] : "status-" + r.statusCode(),
+          1,
+          Integer::sum);
+    }
+    return seen;
   }
 
   @Test

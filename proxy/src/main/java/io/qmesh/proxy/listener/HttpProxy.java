@@ -5,6 +5,7 @@ import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.Action;
+import io.qmesh.proxy.route.HashPolicy;
 import io.qmesh.proxy.route.RouteTable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -162,7 +163,7 @@ public final class HttpProxy {
     RouteTable table = cfg.routes().get(routeTable.apply(view));
     if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
       // A port no service uses: Istio's virtualOutbound passes it to its original destination.
-      forward(in, view, cfg, PASSTHROUGH);
+      forward(in, view, cfg, PASSTHROUGH, 0);
       return;
     }
     var matched = table == null ? null : table.match(view).orElse(null);
@@ -171,10 +172,17 @@ public final class HttpProxy {
       return;
     }
     Action action = matched.route().action();
+    HashPolicy hashPolicy = matched.route().hashPolicy();
+    long hash =
+        hashPolicy == null
+            ? ThreadLocalRandom.current().nextLong()
+            : hashPolicy
+                .hash(view, in.remoteAddress() == null ? null : in.remoteAddress().hostAddress())
+                .orElseGet(() -> ThreadLocalRandom.current().nextLong());
     if (action instanceof Action.ToCluster c) {
-      forward(in, view, cfg, c.cluster());
+      forward(in, view, cfg, c.cluster(), hash);
     } else if (action instanceof Action.Weighted w) {
-      forward(in, view, cfg, w.pick(ThreadLocalRandom.current()));
+      forward(in, view, cfg, w.pick(ThreadLocalRandom.current()), hash);
     } else if (action instanceof Action.Redirect r) {
       redirect(in, view, r);
     } else if (action instanceof Action.Direct d) {
@@ -182,8 +190,12 @@ public final class HttpProxy {
     }
   }
 
+  /**
+   * To a host of the cluster, chosen by its balancer with {@code hash} (the route's consistent hash
+   * of the request, or a random number when it has none).
+   */
   private void forward(
-      HttpServerRequest in, HttpRequestView view, ProxyConfig cfg, String clusterName) {
+      HttpServerRequest in, HttpRequestView view, ProxyConfig cfg, String clusterName, long hash) {
     ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(clusterName);
     if (cluster == null) {
       fail(in, ResponseFlag.NC);
@@ -192,7 +204,7 @@ public final class HttpProxy {
     UpstreamHost host =
         cluster.cluster().getType() == Cluster.DiscoveryType.ORIGINAL_DST
             ? originalDestination(view)
-            : cluster.balancer().choose(ThreadLocalRandom.current().nextLong());
+            : cluster.balancer().choose(hash);
     if (host == null) {
       fail(in, ResponseFlag.UH);
       return;

@@ -6,11 +6,12 @@ import java.util.function.Predicate;
 
 /**
  * One route, ready to run: its match as one predicate, its action, and the route-level settings the
- * router applies (timeout, retries; null when the route sets none).
+ * router applies (timeout, retries, hash policy; null when the route sets none).
  */
 public record CompiledRoute(
     String name,
     Predicate<Request> matches,
     Action action,
     Duration timeout,
-    RetryPolicy retryPolicy) {}
+    RetryPolicy retryPolicy,
+    HashPolicy hashPolicy) {}

@@ -129,6 +129,7 @@ public final class RouteTable {
     Action action;
     Duration timeout = null;
     io.envoyproxy.envoy.config.route.v3.RetryPolicy retry = null;
+    HashPolicy hash = null;
     switch (r.getActionCase()) {
       case ROUTE -> {
         RouteAction a = r.getRoute();
@@ -144,6 +145,7 @@ public final class RouteTable {
           timeout = Duration.ofSeconds(a.getTimeout().getSeconds(), a.getTimeout().getNanos());
         }
         retry = a.hasRetryPolicy() ? a.getRetryPolicy() : null;
+        hash = HashPolicy.of(a.getHashPolicyList());
       }
       case REDIRECT -> {
         var rd = r.getRedirect();
@@ -171,7 +173,7 @@ public final class RouteTable {
       default ->
           throw new RouteConfigException(where + ": unsupported action " + r.getActionCase());
     }
-    return new CompiledRoute(r.getName(), match, action, timeout, retry);
+    return new CompiledRoute(r.getName(), match, action, timeout, retry, hash);
   }
 
   private static Action weighted(WeightedCluster wc, String where) {
