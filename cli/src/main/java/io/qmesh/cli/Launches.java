@@ -55,8 +55,8 @@ final class Launches {
   }
 
   /**
-   * A gateway: Istio runs its ingress and egress gateways from one proxy image with different
-   * labels, and so does qmesh.
+   * A gateway: the ingress-gateway or egress-gateway app (one engine, as Istio runs both gateways
+   * from one proxy image), with its name and labels.
    */
   Launch gateway(String name, String labels, int block, List<Integer> listeners) {
     int admin = Ports.block(block) + Ports.ADMIN;
@@ -81,7 +81,7 @@ final class Launches {
         name,
         "gateway",
         name,
-        java("ingress-gateway", "128m"),
+        java(name.contains("egress") ? "egress-gateway" : "ingress-gateway", "128m"),
         env,
         ports,
         binds,

@@ -14,11 +14,11 @@ import java.util.Map;
 @Path("/")
 public class AdminResource {
 
-  private final IngressGateway gateway;
+  private final Gateway gateway;
 
   private final PrometheusMeterRegistry prometheus;
 
-  public AdminResource(IngressGateway gateway, PrometheusMeterRegistry prometheus) {
+  public AdminResource(Gateway gateway, PrometheusMeterRegistry prometheus) {
     this.gateway = gateway;
     this.prometheus = prometheus;
   }

@@ -29,9 +29,9 @@ import org.jboss.logging.Logger;
  * compile into the one {@link ProxyConfig} those listeners route with.
  */
 @Singleton
-public class IngressGateway {
+public class Gateway {
 
-  private static final Logger LOG = Logger.getLogger(IngressGateway.class);
+  private static final Logger LOG = Logger.getLogger(Gateway.class);
 
   private final AtomicReference<ProxyConfig> config = new AtomicReference<>(ProxyConfig.EMPTY);
   private final ScheduledExecutorService xdsThread =
