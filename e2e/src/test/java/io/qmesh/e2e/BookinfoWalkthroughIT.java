@@ -436,6 +436,44 @@ class BookinfoWalkthroughIT {
             });
   }
 
+  @Test
+  @Order(13)
+  void webSocketsCrossTheSidecars() throws Exception {
+    // echo-v1 (from qmesh run, above) echoes WebSocket frames; a JDK client inside productpage-v1
+    // reaches it through productpage's sidecar.
+    HttpClient inside =
+        HttpClient.newBuilder()
+            .proxy(
+                java.net.ProxySelector.of(
+                    new InetSocketAddress("127.0.0.1", outboundPort("productpage-v1"))))
+            .build();
+    java.util.concurrent.CompletableFuture<String> echoed =
+        new java.util.concurrent.CompletableFuture<>();
+    java.net.http.WebSocket ws =
+        inside
+            .newWebSocketBuilder()
+            .buildAsync(
+                URI.create("ws://echo:8080/ws"),
+                new java.net.http.WebSocket.Listener() {
+                  private final StringBuilder text = new StringBuilder();
+
+                  @Override
+                  public java.util.concurrent.CompletionStage<?> onText(
+                      java.net.http.WebSocket webSocket, CharSequence data, boolean last) {
+                    text.append(data);
+                    if (last) {
+                      echoed.complete(text.toString());
+                    }
+                    webSocket.request(1);
+                    return null;
+                  }
+                })
+            .get(10, TimeUnit.SECONDS);
+    ws.sendText("hello through two sidecars", true);
+    assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello through two sidecars");
+    ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
+  }
+
   /**
    * {@code qmesh run} of the echo sample as workload {@code name} of {@code app} (its Service too),
    * serving {@code protocol} (http, grpc or tcp: the echo face the app port is) on service port
