@@ -149,7 +149,7 @@ public final class HttpProxy {
 
   private void handle(HttpServerRequest in) {
     stats.started();
-    Finish finish = new Finish(in.response(), stats);
+    Finish finish = new Finish(vertx, in.response(), stats);
     in.response().endHandler(finish).closeHandler(finish);
     if (draining && in.version() != HttpVersion.HTTP_2) {
       in.response().putHeader("connection", "close");
@@ -163,7 +163,7 @@ public final class HttpProxy {
     RouteTable table = cfg.routes().get(routeTable.apply(view));
     if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
       // A port no service uses: Istio's virtualOutbound passes it to its original destination.
-      forward(in, view, cfg, PASSTHROUGH, 0);
+      forward(in, view, cfg, PASSTHROUGH, 0, null, finish);
       return;
     }
     var matched = table == null ? null : table.match(view).orElse(null);
@@ -180,9 +180,16 @@ public final class HttpProxy {
                 .hash(view, in.remoteAddress() == null ? null : in.remoteAddress().hostAddress())
                 .orElseGet(() -> ThreadLocalRandom.current().nextLong());
     if (action instanceof Action.ToCluster c) {
-      forward(in, view, cfg, c.cluster(), hash);
+      forward(in, view, cfg, c.cluster(), hash, matched.route().timeout(), finish);
     } else if (action instanceof Action.Weighted w) {
-      forward(in, view, cfg, w.pick(ThreadLocalRandom.current()), hash);
+      forward(
+          in,
+          view,
+          cfg,
+          w.pick(ThreadLocalRandom.current()),
+          hash,
+          matched.route().timeout(),
+          finish);
     } else if (action instanceof Action.Redirect r) {
       redirect(in, view, r);
     } else if (action instanceof Action.Direct d) {
@@ -195,7 +202,13 @@ public final class HttpProxy {
    * of the request, or a random number when it has none).
    */
   private void forward(
-      HttpServerRequest in, HttpRequestView view, ProxyConfig cfg, String clusterName, long hash) {
+      HttpServerRequest in,
+      HttpRequestView view,
+      ProxyConfig cfg,
+      String clusterName,
+      long hash,
+      Duration timeout,
+      Finish finish) {
     ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(clusterName);
     if (cluster == null) {
       fail(in, ResponseFlag.NC);
@@ -240,10 +253,31 @@ public final class HttpProxy {
     if (authority == null) {
       options.putHeader("host", view.authority());
     }
+    // The route's timeout (Envoy's: the whole upstream response, 0 = none): 504 UT when it
+    // passes before the response has begun, a reset when it passes while streaming.
+    finish.timer =
+        timeout == null || timeout.isZero()
+            ? -1
+            : vertx.setTimer(
+                timeout.toMillis(),
+                t -> {
+                  if (in.response().ended()) {
+                    return;
+                  }
+                  if (in.response().headWritten()) {
+                    in.response().reset();
+                  } else {
+                    fail(in, ResponseFlag.UT);
+                  }
+                  if (finish.upstream != null) {
+                    finish.upstream.reset();
+                  }
+                });
     client
         .request(options)
         .compose(
             out -> {
+              finish.upstream = out;
               if (authority != null) {
                 // HTTP/2 carries it as :authority, which must agree with any host header.
                 out.authority(authority);
@@ -252,6 +286,12 @@ public final class HttpProxy {
             })
         .onSuccess(
             resp -> {
+              if (in.response().ended()) {
+                // Timed out (answered 504) while the upstream was still deciding.
+                resp.request().reset();
+                host.finished();
+                return;
+              }
               var response =
                   in.response()
                       .setStatusCode(resp.statusCode())
@@ -277,15 +317,6 @@ public final class HttpProxy {
                           response.reset();
                           return;
                         }
-                        System.err.println(
-                            "DONE "
-                                + resp.version()
-                                + " "
-                                + resp.headers()
-                                + " tr="
-                                + resp.trailers()
-                                + " in="
-                                + in.version());
                         // gRPC's status travels in the trailers.
                         if (!resp.trailers().isEmpty()) {
                           response.trailers().addAll(resp.trailers());
@@ -296,7 +327,9 @@ public final class HttpProxy {
         .onFailure(
             e -> {
               host.finished();
-              fail(in, ResponseFlag.UF);
+              if (!in.response().ended()) {
+                fail(in, ResponseFlag.UF);
+              }
             });
   }
 
@@ -354,7 +387,9 @@ public final class HttpProxy {
         .onFailure(
             e -> {
               host.finished();
-              fail(in, ResponseFlag.UF);
+              if (!in.response().ended()) {
+                fail(in, ResponseFlag.UF);
+              }
             });
   }
 
@@ -489,22 +524,36 @@ public final class HttpProxy {
         .end();
   }
 
-  /** Counts a request's end once, whether its response ended or its connection went first. */
+  /**
+   * A request's end, handled once whether its response ended or its connection went first: counts
+   * it, cancels its timeout, and resets the upstream request a vanished client no longer wants.
+   */
   private static final class Finish implements io.vertx.core.Handler<Void> {
+    private final Vertx vertx;
     private final io.vertx.core.http.HttpServerResponse response;
     private final ProxyStats stats;
     private boolean done;
+    long timer = -1;
+    io.vertx.core.http.HttpClientRequest upstream;
 
-    Finish(io.vertx.core.http.HttpServerResponse response, ProxyStats stats) {
+    Finish(Vertx vertx, io.vertx.core.http.HttpServerResponse response, ProxyStats stats) {
+      this.vertx = vertx;
       this.response = response;
       this.stats = stats;
     }
 
     @Override
     public void handle(Void v) {
-      if (!done) {
-        done = true;
-        stats.finished(response.ended() ? response.getStatusCode() : 0);
+      if (done) {
+        return;
+      }
+      done = true;
+      stats.finished(response.ended() ? response.getStatusCode() : 0);
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+      }
+      if (!response.ended() && upstream != null) {
+        upstream.reset();
       }
     }
   }

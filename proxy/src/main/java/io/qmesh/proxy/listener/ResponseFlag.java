@@ -9,7 +9,9 @@ public enum ResponseFlag {
   /** The upstream could not be reached or reset before answering. */
   UF(502, "upstream connect error or disconnect/reset before headers"),
   /** The route names a cluster the proxy does not know. */
-  NC(503, "no cluster");
+  NC(503, "no cluster"),
+  /** The upstream did not answer within the route's timeout. */
+  UT(504, "upstream request timeout");
 
   final int status;
   final String message;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The proxy's counters and its drain, over real sockets. */
+/** The proxy's counters, its route timeouts and its drain, over real sockets. */
 class StatsAndDrainTest {
 
   private Vertx vertx;
@@ -50,7 +50,27 @@ class StatsAndDrainTest {
         ProxyConfig.compile(
             new XdsResources(
                 Map.of(),
-                Map.of("9080", TestXds.routes("9080", "app", "app")),
+                Map.of(
+                    "9080",
+                    TestXds.routes("9080", "app", "app").toBuilder()
+                        .addVirtualHosts(
+                            io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                                .setName("impatient")
+                                .addDomains("impatient:9080")
+                                .addRoutes(
+                                    io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+                                        .setMatch(
+                                            io.envoyproxy.envoy.config.route.v3.RouteMatch
+                                                .newBuilder()
+                                                .setPrefix("/"))
+                                        .setRoute(
+                                            io.envoyproxy.envoy.config.route.v3.RouteAction
+                                                .newBuilder()
+                                                .setCluster("app")
+                                                .setTimeout(
+                                                    com.google.protobuf.Duration.newBuilder()
+                                                        .setNanos(200_000_000)))))
+                        .build()),
                 Map.of("app", TestXds.eds("app").build()),
                 Map.of("app", TestXds.cla("app", backend))));
     registry = new SimpleMeterRegistry();
@@ -113,6 +133,22 @@ class StatsAndDrainTest {
 
     assertThat(slow.get(10, TimeUnit.SECONDS).body()).isEqualTo("slow");
     drained.get(5, TimeUnit.SECONDS);
+    assertThat(registry.get("envoy_http_downstream_rq_active").gauge().value()).isZero();
+  }
+
+  @Test
+  void aRouteTimeoutAnswers504WithUtWithoutWaitingForTheUpstream() throws Exception {
+    long t0 = System.nanoTime();
+    HttpResponse<String> r = get("impatient:9080", "/slow");
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(r.body()).isEqualTo("upstream request timeout (UT)\n");
+    assertThat(ms).as("answered at the timeout, not when the upstream did").isLessThan(550);
+    assertThat(get("impatient:9080", "/").body()).as("fast enough").isEqualTo("ok");
+    assertThat(get("app:9080", "/slow").body()).as("no timeout on this route").isEqualTo("slow");
+    assertThat(
+            registry.get("qmesh_proxy_response_flags").tag("response_flag", "UT").counter().count())
+        .isEqualTo(1);
     assertThat(registry.get("envoy_http_downstream_rq_active").gauge().value()).isZero();
   }
 
