@@ -41,6 +41,57 @@ public final class Admin {
 
   private Admin() {}
 
+  /** What an admin endpoint shows of one proxy. */
+  public interface View {
+
+    /** Config from pilot applied and listeners up. */
+    boolean ready();
+
+    /** {@link #configDump}'s map, with whatever the proxy adds (a gateway's ports). */
+    Map<String, Object> configDump();
+
+    ProxyConfig config();
+
+    /** The Prometheus exposition of the proxy's meters. */
+    String prometheus();
+  }
+
+  /**
+   * Answers a proxy admin request, Envoy's paths: {@code GET /ready} (200 LIVE or 503
+   * PRE_INITIALIZING), {@code /config_dump} (JSON), {@code /clusters} and {@code /stats/prometheus}
+   * (text). Returns false, answering nothing, for any other request.
+   */
+  public static boolean serve(io.vertx.core.http.HttpServerRequest req, View view) {
+    if (req.method() != io.vertx.core.http.HttpMethod.GET) {
+      return false;
+    }
+    var resp = req.response();
+    switch (req.path()) {
+      case "/ready" -> {
+        boolean ready = view.ready();
+        resp.setStatusCode(ready ? 200 : 503)
+            .putHeader("content-type", "text/plain")
+            .end(ready ? "LIVE\n" : "PRE_INITIALIZING\n");
+      }
+      case "/config_dump" -> {
+        try {
+          resp.putHeader("content-type", "application/json")
+              .end(JSON.writeValueAsString(view.configDump()));
+        } catch (IOException e) {
+          resp.setStatusCode(500).end(e.getMessage());
+        }
+      }
+      case "/clusters" -> resp.putHeader("content-type", "text/plain").end(clusters(view.config()));
+      case "/stats/prometheus" ->
+          resp.putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+              .end(view.prometheus());
+      default -> {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * The node, the versions applied, the names of the listeners, route configs and clusters with
    * their hosts, and under {@code configs} every resource as Envoy JSON (what {@code qmesh

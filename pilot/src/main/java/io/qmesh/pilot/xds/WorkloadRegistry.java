@@ -32,14 +32,33 @@ public final class WorkloadRegistry {
   private final Map<String, Workload> workloads = new ConcurrentHashMap<>();
   private final Map<String, ScheduledFuture<?>> removals = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+
+  /** How long entries restored at start wait for their proxies: above the proxies' max backoff. */
+  static final Duration RESTORED_GRACE = Duration.ofSeconds(30);
+
   private final Duration grace;
+  private final Duration restoredGrace;
   private final Runnable onChange;
   private final Path file;
 
   public WorkloadRegistry(
       ScheduledExecutorService timer, Duration grace, Runnable onChange, Path file) {
+    this(
+        timer, grace, grace.compareTo(RESTORED_GRACE) > 0 ? grace : RESTORED_GRACE, onChange, file);
+  }
+
+  /**
+   * @param restoredGrace how long entries restored at start wait for their proxies
+   */
+  WorkloadRegistry(
+      ScheduledExecutorService timer,
+      Duration grace,
+      Duration restoredGrace,
+      Runnable onChange,
+      Path file) {
     this.timer = timer;
     this.grace = grace;
+    this.restoredGrace = restoredGrace;
     this.onChange = onChange;
     this.file = file;
     restore();
@@ -53,8 +72,10 @@ public final class WorkloadRegistry {
       Map<String, Workload> saved =
           JSON.readValue(file.toFile(), new TypeReference<Map<String, Workload>>() {});
       workloads.putAll(saved);
-      // Until their proxies reconnect, restored entries stand; those that do not are removed.
-      saved.keySet().forEach(this::scheduleRemoval);
+      // Until their proxies reconnect, restored entries stand; those that do not are removed. After
+      // a pilot restart every proxy reconnects at once, each after its own backoff (up to 10 s in
+      // qmesh's proxies), so restored entries get at least RESTORED_GRACE, not the plain grace.
+      saved.keySet().forEach(id -> scheduleRemoval(id, restoredGrace));
       LOG.infof("restored %d registered workloads from %s", saved.size(), file);
     } catch (IOException e) {
       LOG.warnf("cannot read %s (%s); starting with no registered workloads", file, e.getMessage());
@@ -102,6 +123,10 @@ public final class WorkloadRegistry {
   }
 
   private void scheduleRemoval(String id) {
+    scheduleRemoval(id, grace);
+  }
+
+  private void scheduleRemoval(String id, Duration after) {
     removals.put(
         id,
         timer.schedule(
@@ -112,7 +137,7 @@ public final class WorkloadRegistry {
                 onChange.run();
               }
             },
-            grace.toMillis(),
+            after.toMillis(),
             TimeUnit.MILLISECONDS));
   }
 }

@@ -64,10 +64,19 @@ class WorkloadRegistryTest {
     before.connected(back);
     before.connected(gone);
 
-    WorkloadRegistry after = registry(Duration.ofMillis(300));
+    // Restored entries wait longer than a disconnect's grace: every proxy must find pilot again.
+    WorkloadRegistry after =
+        new WorkloadRegistry(
+            timer,
+            Duration.ofMillis(100),
+            Duration.ofMillis(800),
+            changes::incrementAndGet,
+            dir.resolve("registry/workloads.json"));
     assertThat(after.workloads()).hasSize(2);
     after.connected(back);
+    long t0 = System.nanoTime();
     await().atMost(Duration.ofSeconds(5)).until(() -> after.workloads().size() == 1);
+    assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThan(500);
     assertThat(after.workloads()).extracting(w -> w.address()).containsExactly("127.0.0.1");
   }
 }
