@@ -398,10 +398,51 @@ class BookinfoWalkthroughIT {
                 assertThat(e.getStatus().getDescription())
                     .isEqualTo("requested by echo-grpc-status");
               });
+
+      // Bidirectional streaming: each message answered as it arrives, before the client is done.
+      java.util.concurrent.BlockingQueue<String> answers =
+          new java.util.concurrent.LinkedBlockingQueue<>();
+      java.util.concurrent.CompletableFuture<Void> completed =
+          new java.util.concurrent.CompletableFuture<>();
+      io.grpc.stub.StreamObserver<byte[]> requests =
+          ClientCalls.asyncBidiStreamingCall(
+              channel.newCall(
+                  ECHO_STREAM, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS)),
+              new io.grpc.stub.StreamObserver<>() {
+                @Override
+                public void onNext(byte[] value) {
+                  answers.add(new String(value, StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                  completed.completeExceptionally(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                  completed.complete(null);
+                }
+              });
+      requests.onNext(echoRequest("first"));
+      assertThat(answers.poll(10, TimeUnit.SECONDS)).contains("first");
+      requests.onNext(echoRequest("second"));
+      assertThat(answers.poll(10, TimeUnit.SECONDS)).contains("second");
+      requests.onCompleted();
+      completed.get(10, TimeUnit.SECONDS);
     } finally {
       channel.shutdownNow();
     }
   }
+
+  /** qmesh.echo.EchoTestService/EchoStream: bidirectional streaming. */
+  private static final MethodDescriptor<byte[], byte[]> ECHO_STREAM =
+      MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+          .setFullMethodName("qmesh.echo.EchoTestService/EchoStream")
+          .setRequestMarshaller(new BytesMarshaller())
+          .setResponseMarshaller(new BytesMarshaller())
+          .build();
 
   @Test
   @Order(12)
