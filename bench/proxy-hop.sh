@@ -40,8 +40,10 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010
 CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
-# The sidecars' JVM; QMESH_BENCH_JVM adds options (e.g. -XX:StartFlightRecording=filename=x.jfr).
-JAVA_OPTS=(-XX:+UseSerialGC -Xms32m -Xmx128m ${QMESH_BENCH_JVM:-})
+# The sidecars' JVM; QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh
+# path crosses), e.g. -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
+JAVA_OPTS=(-XX:+UseSerialGC -Xms32m -Xmx128m)
+CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
 
 echo "== backend (nginx on core 1) and peers"
@@ -113,15 +115,15 @@ spec:
   selector: {app: meshed}
   ports: [{name: http, port: 9080}]
 EOF
-sidecar() { # name admin outbound inbound labels
+sidecar() { # name admin outbound inbound labels [extra JVM options...]
   QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
-    taskset -c 0 java "${JAVA_OPTS[@]}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
+    taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
     > "$WORK/$1.log" 2>&1 &
 }
 sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)
-sidecar client $CLIENT_ADMIN $CLIENT_OUT "" app=client; CLIENT_PID=$!; PIDS+=($CLIENT_PID)
+sidecar client $CLIENT_ADMIN $CLIENT_OUT "" app=client "${CLIENT_OPTS[@]}"; CLIENT_PID=$!; PIDS+=($CLIENT_PID)
 for a in $CLIENT_ADMIN $SERVER_ADMIN; do
   until curl -sf "http://127.0.0.1:$a/ready" >/dev/null; do sleep 0.3; done
 done

@@ -22,7 +22,6 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -45,16 +44,22 @@ import java.util.function.Supplier;
  */
 public final class HttpProxy {
 
-  private static final Set<String> HOP_BY_HOP =
-      Set.of(
-          "connection",
-          "keep-alive",
-          "proxy-connection",
-          "proxy-authorization",
-          "te",
-          "trailer",
-          "transfer-encoding",
-          "upgrade");
+  /**
+   * Whether a header is hop-by-hop (connection, keep-alive, proxy-connection, proxy-authorization,
+   * te, trailer, transfer-encoding, upgrade): checked on every header of every request and
+   * response, so without lower-casing a copy of the name.
+   */
+  static boolean hopByHop(String name) {
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
+  }
 
   /** Istio's cluster for traffic to destinations the mesh does not know (outbound ALLOW_ANY). */
   static final String PASSTHROUGH = "PassthroughCluster";
@@ -243,8 +248,7 @@ public final class HttpProxy {
     in.headers()
         .forEach(
             h -> {
-              if (!HOP_BY_HOP.contains(h.getKey().toLowerCase())
-                  || isTeTrailers(h.getKey(), h.getValue())) {
+              if (!hopByHop(h.getKey()) || isTeTrailers(h.getKey(), h.getValue())) {
                 options.addHeader(h.getKey(), h.getValue());
               }
             });
@@ -303,7 +307,7 @@ public final class HttpProxy {
               resp.headers()
                   .forEach(
                       h -> {
-                        if (!HOP_BY_HOP.contains(h.getKey().toLowerCase())) {
+                        if (!hopByHop(h.getKey())) {
                           response.headers().add(h.getKey(), h.getValue());
                         }
                       });
@@ -359,9 +363,7 @@ public final class HttpProxy {
             h -> {
               String name = h.getKey().toLowerCase();
               if (!name.equals("host")
-                  && (!HOP_BY_HOP.contains(name)
-                      || name.equals("upgrade")
-                      || name.equals("connection"))) {
+                  && (!hopByHop(name) || name.equals("upgrade") || name.equals("connection"))) {
                 head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
               }
             });

@@ -191,6 +191,26 @@ class HttpProxyTest {
   }
 
   @Test
+  void hopByHopHeadersAreKnownInAnyCase() {
+    for (String h :
+        new String[] {
+          "Connection",
+          "keep-alive",
+          "Proxy-Connection",
+          "PROXY-AUTHORIZATION",
+          "te",
+          "Trailer",
+          "Transfer-Encoding",
+          "upgrade"
+        }) {
+      assertThat(HttpProxy.hopByHop(h)).as(h).isTrue();
+    }
+    for (String h : new String[] {"content-length", "x-test", "host", "tx", "trailers"}) {
+      assertThat(HttpProxy.hopByHop(h)).as(h).isFalse();
+    }
+  }
+
+  @Test
   void forwardsAProxiedRequestToTheRoutedCluster() throws Exception {
     HttpResponse<String> r = get("http://reviews:9080/reviews/0?x=1");
     assertThat(r.statusCode()).isEqualTo(200);
