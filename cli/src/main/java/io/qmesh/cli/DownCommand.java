@@ -8,8 +8,6 @@ import picocli.CommandLine.Command;
 @Command(name = "down", description = "Stop every component of the mesh; applied config is kept.")
 final class DownCommand extends MeshCommand {
 
-  private static final List<String> ORDER = List.of("app", "sidecar", "gateway", "pilot");
-
   @Override
   public Integer call() {
     List<Component> all = state().components();
@@ -24,12 +22,14 @@ final class DownCommand extends MeshCommand {
 
   /** Apps first (they finish their requests through their sidecars), then proxies, then pilot. */
   static void stopInOrder(Supervisor supervisor, List<Component> all) {
-    for (List<String> kinds : List.of(List.of("app"), List.of("sidecar", "gateway"))) {
-      supervisor.stop(
-          all.stream().filter(c -> kinds.contains(c.kind())).toList(), Duration.ofSeconds(10));
-    }
-    supervisor.stop(
-        all.stream().filter(c -> !ORDER.subList(0, 3).contains(c.kind())).toList(),
-        Duration.ofSeconds(10));
+    Duration grace = Duration.ofSeconds(10);
+    supervisor.stop(ofKind(all, "app"), grace);
+    supervisor.stop(ofKind(all, "sidecar", "gateway"), grace);
+    supervisor.stop(ofKind(all, "pilot"), grace);
+  }
+
+  private static List<Component> ofKind(List<Component> all, String... kinds) {
+    List<String> wanted = List.of(kinds);
+    return all.stream().filter(c -> wanted.contains(c.kind())).toList();
   }
 }

@@ -58,7 +58,7 @@ final class Launches {
    * A gateway: the ingress-gateway or egress-gateway app (one engine, as Istio runs both gateways
    * from one proxy image), with its name and labels.
    */
-  Launch gateway(String name, String labels, int block, List<Integer> listeners) {
+  Launch gateway(String module, String name, String labels, int block, List<Integer> listeners) {
     int admin = Ports.block(block) + Ports.ADMIN;
     Map<String, String> env = new HashMap<>();
     env.put("QMESH_GATEWAY_PILOT", pilotXds());
@@ -81,7 +81,7 @@ final class Launches {
         name,
         "gateway",
         name,
-        java(name.contains("egress") ? "egress-gateway" : "ingress-gateway", "128m"),
+        java(module, "128m"),
         env,
         ports,
         binds,

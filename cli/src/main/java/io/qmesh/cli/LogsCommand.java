@@ -46,8 +46,7 @@ final class LogsCommand extends MeshCommand {
               + " (`qmesh status` lists the components)");
     }
     if (tail >= 0) {
-      String t = Supervisor.tail(log, tail).replaceAll("(?m)^  \\| ", "");
-      out().print(tail == 0 ? "" : t);
+      Supervisor.lastLines(log, tail).forEach(out()::println);
       out().flush();
     }
     try (InputStream in = Files.newInputStream(log)) {

@@ -1,6 +1,5 @@
 package io.qmesh.cli;
 
-import java.time.Duration;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -21,9 +20,7 @@ final class StopCommand extends MeshCommand {
     if (mine.isEmpty()) {
       throw new Failure("no workload '" + workload + "' here (`qmesh status` lists them)");
     }
-    Supervisor s = new Supervisor(home());
-    s.stop(mine.stream().filter(c -> c.kind().equals("app")).toList(), Duration.ofSeconds(10));
-    s.stop(mine.stream().filter(c -> !c.kind().equals("app")).toList(), Duration.ofSeconds(10));
+    DownCommand.stopInOrder(new Supervisor(home()), mine);
     out().println("stopped " + workload);
     return 0;
   }

@@ -168,25 +168,40 @@ final class Supervisor {
     return tail(home.log(c.name()), 25);
   }
 
+  /** The last lines of a log, quoted for an error message. */
   static String tail(Path log, int lines) {
     if (!Files.exists(log)) {
       return "  (no log)";
     }
-    try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
-      long len = f.length();
-      long from = Math.max(0, len - 16_384);
-      byte[] buf = new byte[(int) (len - from)];
-      f.seek(from);
-      f.readFully(buf);
-      String[] all = new String(buf, StandardCharsets.UTF_8).split("\n");
-      int start = Math.max(0, all.length - lines);
+    try {
       StringBuilder out = new StringBuilder();
-      for (int i = start; i < all.length; i++) {
-        out.append("  | ").append(all[i]).append('\n');
-      }
+      lastLines(log, lines).forEach(l -> out.append("  | ").append(l).append('\n'));
       return out.toString();
     } catch (IOException e) {
       return "  (cannot read " + log + ": " + e.getMessage() + ")";
+    }
+  }
+
+  /** The last {@code n} lines of a file, read from its end (a log may be large). */
+  static List<String> lastLines(Path file, int n) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long len = f.length();
+      for (long window = 16_384; ; window *= 4) {
+        long from = Math.max(0, len - window);
+        byte[] buf = new byte[(int) (len - from)];
+        f.seek(from);
+        f.readFully(buf);
+        List<String> all = List.of(new String(buf, StandardCharsets.UTF_8).split("\n", -1));
+        // The first line of a window may be cut; the last element is what follows the final
+        // newline.
+        if (from == 0 || all.size() > n + 1) {
+          List<String> complete = all.subList(0, all.size() - 1);
+          if (!all.get(all.size() - 1).isEmpty()) {
+            complete = all;
+          }
+          return List.copyOf(complete.subList(Math.max(0, complete.size() - n), complete.size()));
+        }
+      }
     }
   }
 

@@ -49,12 +49,14 @@ final class UpCommand extends MeshCommand {
     List<Launch> proxies = new ArrayList<>();
     proxies.add(
         launches.gateway(
+            "ingress-gateway",
             "istio-ingressgateway",
             "istio=ingressgateway,app=istio-ingressgateway",
             Bookinfo.INGRESS_BLOCK,
             List.of(Bookinfo.GATEWAY_PORT)));
     proxies.add(
         launches.gateway(
+            "egress-gateway",
             "istio-egressgateway",
             "istio=egressgateway,app=istio-egressgateway",
             Bookinfo.EGRESS_BLOCK,

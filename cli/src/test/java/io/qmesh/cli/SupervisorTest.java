@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,8 +38,12 @@ class SupervisorTest {
     assertThat(c.alive()).isTrue();
     assertThat(new MeshState(home()).find("child"))
         .hasValueSatisfying(r -> assertThat(r.pid()).isEqualTo(c.pid()));
-    Supervisor.sleep(300);
-    List<ProcessHandle> children = c.process().orElseThrow().descendants().toList();
+    ProcessHandle handle = c.process().orElseThrow();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (handle.descendants().findAny().isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    List<ProcessHandle> children = handle.descendants().toList();
     assertThat(children).isNotEmpty();
 
     s.stop(List.of(c), Duration.ofSeconds(5));

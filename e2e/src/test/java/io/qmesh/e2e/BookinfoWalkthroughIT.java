@@ -228,7 +228,15 @@ class BookinfoWalkthroughIT {
     assertShare(s, "reviews-v1", 300, 90);
 
     apply("virtual-service-reviews-80-20.yaml");
-    Thread.sleep(1000); // 90-10 and 80-20 look alike: give the push its time
+    // 90-10 and 80-20 look alike from outside: wait until productpage's sidecar runs 80-20.
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () ->
+                qmesh
+                    .run("proxy-config", "routes", "productpage-v1")
+                    .output()
+                    .contains("outbound|9080|v1|reviews.default.svc.cluster.local 80%"));
     s = servedBy(300, null);
     assertThat(s.keySet()).isSubsetOf("reviews-v1", "reviews-v2");
     assertShare(s, "reviews-v1", 300, 80);

@@ -68,18 +68,17 @@ public class Sidecar {
     for (Ports.Inbound p : inbound) {
       String cluster = "inbound|" + p.targetPort() + "||";
       String what = "inbound " + p.targetPort() + (p.tcp() ? "/tcp" : "");
-      HttpProxy http = p.tcp() ? null : HttpProxy.withRoutes(vertx, config::get, cluster, stats);
-      if (http != null) {
+      Future<?> listening;
+      if (p.tcp()) {
+        listening =
+            new TcpProxy(vertx, config::get, cluster, stats)
+                .listen(c.inboundHost(), p.listenPort());
+      } else {
+        HttpProxy http = HttpProxy.withRoutes(vertx, config::get, cluster, stats);
         httpListeners.add(http);
+        listening = http.listen(c.inboundHost(), p.listenPort());
       }
-      listen(
-          p.tcp()
-              ? new TcpProxy(vertx, config::get, cluster, stats)
-                  .listen(c.inboundHost(), p.listenPort())
-              : http.listen(c.inboundHost(), p.listenPort()),
-          c.inboundHost(),
-          p.listenPort(),
-          what);
+      listen(listening, c.inboundHost(), p.listenPort(), what);
       bound.add(
           what
               + " on "

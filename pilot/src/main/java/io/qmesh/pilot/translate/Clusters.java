@@ -237,16 +237,25 @@ final class Clusters {
     }
   }
 
+  private static boolean speaksHttp2(Protocol p) {
+    return p == Protocol.HTTP2 || p == Protocol.GRPC;
+  }
+
+  /** HTTP/2 for HTTP2 and gRPC ports, HTTP/1.1 for the rest. */
+  private static ExplicitHttpConfig explicitConfig(Protocol p) {
+    return speaksHttp2(p)
+        ? ExplicitHttpConfig.newBuilder()
+            .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance())
+            .build()
+        : ExplicitHttpConfig.newBuilder()
+            .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+            .build();
+  }
+
   private static io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions httpOptions(
       ServicePort port, Policy p) {
     var out = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
-    boolean h2 = port.protocol() == Protocol.HTTP2 || port.protocol() == Protocol.GRPC;
-    out.setExplicitHttpConfig(
-        h2
-            ? ExplicitHttpConfig.newBuilder()
-                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance())
-            : ExplicitHttpConfig.newBuilder()
-                .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()));
+    out.setExplicitHttpConfig(explicitConfig(port.protocol()));
     var pool = p.connectionPool();
     if (pool != null && pool.getHttp() != null) {
       HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
@@ -289,14 +298,12 @@ final class Clusters {
   static Cluster inbound(int targetPort, int appPort, Protocol protocol) {
     String name = MeshNames.inboundCluster(targetPort);
     Cluster.Builder c = Cluster.newBuilder();
-    if (protocol == Protocol.HTTP2 || protocol == Protocol.GRPC) {
+    if (speaksHttp2(protocol)) {
       c.putTypedExtensionProtocolOptions(
           HTTP_OPTIONS,
           Any.pack(
               io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-                  .setExplicitHttpConfig(
-                      ExplicitHttpConfig.newBuilder()
-                          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                  .setExplicitHttpConfig(explicitConfig(protocol))
                   .build()));
     } else if (protocol.isHttp()) {
       c.putTypedExtensionProtocolOptions(

@@ -3,6 +3,7 @@ package io.qmesh.proxy.route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Objects;
 import java.util.OptionalLong;
 
 /**
@@ -48,7 +49,7 @@ public final class HashPolicy {
                           new Item(Kind.QUERY, p.getQueryParameter().getName(), p.getTerminal());
                       default -> null;
                     })
-            .filter(i -> i != null)
+            .filter(Objects::nonNull)
             .toList();
     return items.isEmpty() ? null : new HashPolicy(items);
   }
