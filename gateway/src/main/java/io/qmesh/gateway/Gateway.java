@@ -97,7 +97,7 @@ public class Gateway {
   private String apply(XdsResources resources) {
     ProxyConfig compiled;
     try {
-      compiled = ProxyConfig.compile(resources);
+      compiled = ProxyConfig.compile(resources, config.get());
     } catch (RuntimeException e) {
       return e.getMessage();
     }

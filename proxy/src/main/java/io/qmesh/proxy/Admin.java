@@ -15,6 +15,7 @@ import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.qmesh.proxy.xds.XdsClient;
 import io.qmesh.proxy.xds.XdsResources;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,10 @@ public final class Admin {
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(HTTPFault.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy
+                          .getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
                   .add(TcpProxy.getDescriptor())
                   .add(PreviousHostsPredicate.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
@@ -58,8 +63,9 @@ public final class Admin {
 
   /**
    * Answers a proxy admin request, Envoy's paths: {@code GET /ready} (200 LIVE or 503
-   * PRE_INITIALIZING), {@code /config_dump} (JSON), {@code /clusters} and {@code /stats/prometheus}
-   * (text). Returns false, answering nothing, for any other request.
+   * PRE_INITIALIZING), {@code /config_dump} (JSON), {@code /clusters} (text, or Envoy's JSON with
+   * {@code ?format=json}) and {@code /stats/prometheus} (text). Returns false, answering nothing,
+   * for any other request.
    */
   public static boolean serve(io.vertx.core.http.HttpServerRequest req, View view) {
     if (req.method() != io.vertx.core.http.HttpMethod.GET) {
@@ -81,7 +87,18 @@ public final class Admin {
           resp.setStatusCode(500).end(e.getMessage());
         }
       }
-      case "/clusters" -> resp.putHeader("content-type", "text/plain").end(clusters(view.config()));
+      case "/clusters" -> {
+        if ("json".equals(req.getParam("format"))) {
+          try {
+            resp.putHeader("content-type", "application/json")
+                .end(JSON.writeValueAsString(clusterStatuses(view.config())));
+          } catch (IOException e) {
+            resp.setStatusCode(500).end(e.getMessage());
+          }
+        } else {
+          resp.putHeader("content-type", "text/plain").end(clusters(view.config()));
+        }
+      }
       case "/stats/prometheus" ->
           resp.putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
               .end(view.prometheus());
@@ -121,7 +138,8 @@ public final class Admin {
 
   /**
    * Envoy's {@code /clusters} text: a line per host of each cluster, {@code
-   * cluster::host:port::health_flags::healthy} and {@code ...::weight::N}.
+   * cluster::host:port::health_flags::healthy} (or {@code /failed_outlier_check} while outlier
+   * detection has ejected it), {@code ...::weight::N} and {@code ...::rq_active::N}.
    */
   public static String clusters(ProxyConfig config) {
     StringBuilder out = new StringBuilder();
@@ -132,10 +150,49 @@ public final class Admin {
                     .forEach(
                         h -> {
                           String prefix = name + "::" + h.address() + ":" + h.port() + "::";
-                          out.append(prefix).append("health_flags::healthy\n");
+                          out.append(prefix)
+                              .append("health_flags::")
+                              .append(h.ejected() ? "/failed_outlier_check" : "healthy")
+                              .append('\n');
                           out.append(prefix).append("weight::").append(h.weight()).append('\n');
+                          out.append(prefix).append("rq_active::").append(h.active()).append('\n');
                         }));
     return out.toString();
+  }
+
+  /**
+   * Envoy's {@code /clusters?format=json}: per cluster its hosts with address, weight, requests in
+   * flight and health ({@code failed_outlier_check} while ejected), which {@code qmesh proxy-config
+   * endpoints} shows as istioctl does.
+   */
+  public static Map<String, Object> clusterStatuses(ProxyConfig config) {
+    List<Object> statuses = new ArrayList<>();
+    new TreeMap<>(config.clusters())
+        .forEach(
+            (name, c) -> {
+              List<Object> hosts = new ArrayList<>();
+              for (var h : c.hosts()) {
+                Map<String, Object> health = new LinkedHashMap<>();
+                health.put("eds_health_status", "HEALTHY");
+                if (h.ejected()) {
+                  health.put("failed_outlier_check", true);
+                }
+                hosts.add(
+                    Map.of(
+                        "address",
+                        Map.of(
+                            "socket_address",
+                            Map.of("address", h.address(), "port_value", h.port())),
+                        "weight",
+                        h.weight(),
+                        "stats",
+                        List.of(Map.of("name", "rq_active", "value", h.active())),
+                        "health_status",
+                        health));
+              }
+              statuses.add(Map.of("name", name, "host_statuses", hosts));
+            });
+    return Map.of("cluster_statuses", statuses);
   }
 
   private static List<JsonNode> json(Map<String, ? extends Message> resources) {

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.qmesh.proxy.cluster.LoadBalancer;
+import io.qmesh.proxy.cluster.UpstreamCluster;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
 import io.qmesh.proxy.xds.XdsResources;
@@ -42,18 +43,53 @@ public record ProxyConfig(
     DOWNSTREAM
   }
 
-  /** A cluster ready to balance: its xDS definition, its hosts, its balancer, its protocol. */
+  /**
+   * A cluster ready to balance: its xDS definition, its live side (hosts, balancer, outlier
+   * detection, circuit breakers), its upstream protocol and connection settings.
+   */
   public record ClusterRuntime(
       Cluster cluster,
-      List<UpstreamHost> hosts,
-      LoadBalancer balancer,
-      UpstreamProtocol protocol) {}
+      UpstreamCluster upstream,
+      UpstreamProtocol protocol,
+      Connections connections) {
+
+    public List<UpstreamHost> hosts() {
+      return upstream.hosts();
+    }
+
+    public LoadBalancer balancer() {
+      return upstream.balancer();
+    }
+
+    /** This cluster with one host only: an ORIGINAL_DST cluster's for one request. */
+    public ClusterRuntime withOnly(UpstreamHost host) {
+      return new ClusterRuntime(
+          cluster, UpstreamCluster.of(cluster, List.of(host), null), protocol, connections);
+    }
+  }
 
   /**
+   * How a cluster's upstream connections are made and kept: the connect timeout, the idle timeout
+   * (0 = the client's default) and the requests one connection carries (0 = no limit), from the
+   * cluster and its {@code HttpProtocolOptions}.
+   */
+  public record Connections(
+      long connectTimeoutMillis, int idleTimeoutSeconds, int maxRequestsPerConnection) {}
+
+  /** {@link #compile(XdsResources, ProxyConfig)} with nothing to take over. */
+  public static ProxyConfig compile(XdsResources r) {
+    return compile(r, EMPTY);
+  }
+
+  /**
+   * Compiles the resources, taking over from {@code previous} (the config in force) the live state
+   * of the clusters that stay: their hosts' ejections and requests in flight, their breakers'
+   * counts.
+   *
    * @throws io.qmesh.proxy.route.RouteConfigException (or another RuntimeException) saying why the
    *     resources cannot run; the xDS client NACKs with that message
    */
-  public static ProxyConfig compile(XdsResources r) {
+  public static ProxyConfig compile(XdsResources r, ProxyConfig previous) {
     Map<String, RouteTable> routes = new HashMap<>();
     for (RouteConfiguration rc : r.routes().values()) {
       routes.put(rc.getName(), RouteTable.compile(rc));
@@ -75,9 +111,15 @@ public record ProxyConfig(
                             : c.getEdsClusterConfig().getServiceName());
             default -> c.getLoadAssignment();
           };
-      List<UpstreamHost> hosts = hosts(cla);
+      ClusterRuntime before = previous.clusters().get(c.getName());
+      HttpProtocolOptions options = httpOptions(c);
       clusters.put(
-          c.getName(), new ClusterRuntime(c, hosts, LoadBalancer.of(c, hosts), protocol(c)));
+          c.getName(),
+          new ClusterRuntime(
+              c,
+              UpstreamCluster.of(c, hosts(cla), before == null ? null : before.upstream()),
+              protocol(options),
+              connections(c, options)));
     }
     return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters), tcpRoutes(r.listeners()));
   }
@@ -85,24 +127,43 @@ public record ProxyConfig(
   private static final String HTTP_OPTIONS =
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-  /** From the cluster's {@code envoy.extensions.upstreams.http.v3.HttpProtocolOptions}. */
-  private static UpstreamProtocol protocol(Cluster c) {
+  /** The cluster's {@code envoy.extensions.upstreams.http.v3.HttpProtocolOptions}, or defaults. */
+  private static HttpProtocolOptions httpOptions(Cluster c) {
     var any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
     if (any == null) {
-      return UpstreamProtocol.HTTP1;
+      return HttpProtocolOptions.getDefaultInstance();
     }
     try {
-      var o = any.unpack(HttpProtocolOptions.class);
-      if (o.hasUseDownstreamProtocolConfig()) {
-        return UpstreamProtocol.DOWNSTREAM;
-      }
-      return o.hasExplicitHttpConfig() && o.getExplicitHttpConfig().hasHttp2ProtocolOptions()
-          ? UpstreamProtocol.HTTP2
-          : UpstreamProtocol.HTTP1;
+      return any.unpack(HttpProtocolOptions.class);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(
           "cluster " + c.getName() + ": " + HTTP_OPTIONS + " does not decode: " + e.getMessage());
     }
+  }
+
+  private static UpstreamProtocol protocol(HttpProtocolOptions o) {
+    if (o.hasUseDownstreamProtocolConfig()) {
+      return UpstreamProtocol.DOWNSTREAM;
+    }
+    return o.hasExplicitHttpConfig() && o.getExplicitHttpConfig().hasHttp2ProtocolOptions()
+        ? UpstreamProtocol.HTTP2
+        : UpstreamProtocol.HTTP1;
+  }
+
+  private static Connections connections(Cluster c, HttpProtocolOptions o) {
+    var common = o.getCommonHttpProtocolOptions();
+    long connect =
+        c.hasConnectTimeout()
+            ? c.getConnectTimeout().getSeconds() * 1000
+                + c.getConnectTimeout().getNanos() / 1_000_000
+            : 5000;
+    int idle =
+        common.hasIdleTimeout()
+            ? (int) Math.max(1, Math.min(Integer.MAX_VALUE, common.getIdleTimeout().getSeconds()))
+            : 0;
+    int perConnection =
+        common.hasMaxRequestsPerConnection() ? common.getMaxRequestsPerConnection().getValue() : 0;
+    return new Connections(Math.max(1, connect), idle, perConnection);
   }
 
   /**

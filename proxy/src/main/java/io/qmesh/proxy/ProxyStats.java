@@ -22,6 +22,9 @@ public final class ProxyStats {
   private final Map<ResponseFlag, Counter> flags = new EnumMap<>(ResponseFlag.class);
   private final Counter tcpConnections;
   private final Counter upgrades;
+  private final Counter retries;
+  private final Counter retryOverflows;
+  private final Counter mirrors;
   private final AtomicLong active = new AtomicLong();
 
   public ProxyStats(MeterRegistry registry) {
@@ -55,6 +58,18 @@ public final class ProxyStats {
         Counter.builder("envoy_http_downstream_cx_upgrades")
             .description("Connections upgraded (WebSocket)")
             .register(registry);
+    retries =
+        Counter.builder("envoy_cluster_upstream_rq_retry")
+            .description("Upstream requests retried")
+            .register(registry);
+    retryOverflows =
+        Counter.builder("envoy_cluster_upstream_rq_retry_overflow")
+            .description("Retries not made because the cluster's retry breaker was open")
+            .register(registry);
+    mirrors =
+        Counter.builder("envoy_http_rq_mirrored")
+            .description("Requests copied to a mirror cluster")
+            .register(registry);
   }
 
   /** Counters nobody reads: for proxies built without a registry (tests, tools). */
@@ -87,6 +102,18 @@ public final class ProxyStats {
 
   public void upgrade() {
     upgrades.increment();
+  }
+
+  public void retry() {
+    retries.increment();
+  }
+
+  public void retryOverflow() {
+    retryOverflows.increment();
+  }
+
+  public void mirror() {
+    mirrors.increment();
   }
 
   /** Requests in flight now. */

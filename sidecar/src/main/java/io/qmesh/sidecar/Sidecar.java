@@ -126,7 +126,7 @@ public class Sidecar {
   /** The xDS client's applier: compile, swap in, or say why not (the NACK reason). */
   private String apply(io.qmesh.proxy.xds.XdsResources resources) {
     try {
-      config.set(ProxyConfig.compile(resources));
+      config.set(ProxyConfig.compile(resources, config.get()));
       return null;
     } catch (RuntimeException e) {
       return e.getMessage();

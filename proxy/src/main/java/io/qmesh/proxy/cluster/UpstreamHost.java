@@ -4,7 +4,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One endpoint of a cluster, with the live state load balancing reads: requests in flight (for
- * least request). Shared by every request; only counters change.
+ * least request) and outlier detection's (consecutive failures, ejection). Shared by every request
+ * and kept across config updates while the endpoint stays; only counters change.
  */
 public final class UpstreamHost {
 
@@ -12,6 +13,16 @@ public final class UpstreamHost {
   private final int port;
   private final int weight;
   private final AtomicInteger active = new AtomicInteger();
+  final AtomicInteger consecutive5xx = new AtomicInteger();
+  final AtomicInteger consecutiveGateway = new AtomicInteger();
+
+  /** {@code System.nanoTime()} when an ejection ends; 0 while in rotation. */
+  volatile long ejectedUntil;
+
+  /** Ejections so far (the multiplier of the ejection time) and when the last one ended. */
+  int ejections;
+
+  long returnedAt;
 
   public UpstreamHost(String address, int port, int weight) {
     this.address = address;
@@ -43,6 +54,11 @@ public final class UpstreamHost {
 
   public void finished() {
     active.decrementAndGet();
+  }
+
+  /** Whether outlier detection has taken this host out of rotation. */
+  public boolean ejected() {
+    return ejectedUntil != 0;
   }
 
   @Override

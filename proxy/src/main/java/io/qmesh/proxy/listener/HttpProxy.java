@@ -5,24 +5,32 @@ import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.Action;
+import io.qmesh.proxy.route.CompiledRoute;
+import io.qmesh.proxy.route.Cors;
+import io.qmesh.proxy.route.Fault;
 import io.qmesh.proxy.route.HashPolicy;
+import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.RouteTable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -69,6 +77,10 @@ public final class HttpProxy {
   private final Function<HttpRequestView, String> routeTable;
   private final HttpClient http1;
   private final HttpClient http2;
+  private final Map<Integer, HttpClient> idleHttp1 = new ConcurrentHashMap<>();
+  private final Map<Integer, HttpClient> idleHttp2 = new ConcurrentHashMap<>();
+  private final Map<HttpConnection, AtomicInteger> requestsPerConnection =
+      new ConcurrentHashMap<>();
   private final NetClient tcp;
   private final ProxyStats stats;
   private volatile int listenPort;
@@ -83,15 +95,20 @@ public final class HttpProxy {
     this.config = config;
     this.routeTable = routeTable;
     this.stats = stats;
-    this.http1 =
-        vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64));
-    this.http2 =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false)
-                .setKeepAlive(true));
+    this.http1 = vertx.createHttpClient(http1Options());
+    this.http2 = vertx.createHttpClient(http2Options());
     this.tcp = vertx.createNetClient();
+  }
+
+  private static HttpClientOptions http1Options() {
+    return new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64);
+  }
+
+  private static HttpClientOptions http2Options() {
+    return new HttpClientOptions()
+        .setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false)
+        .setKeepAlive(true);
   }
 
   /** Routes by the target port of each request: route config {@code "9080"} for reviews:9080. */
@@ -154,7 +171,7 @@ public final class HttpProxy {
 
   private void handle(HttpServerRequest in) {
     stats.started();
-    Finish finish = new Finish(vertx, in.response(), stats);
+    Finish finish = new Finish(this, in.response());
     in.response().endHandler(finish).closeHandler(finish);
     if (draining && in.version() != HttpVersion.HTTP_2) {
       in.response().putHeader("connection", "close");
@@ -168,7 +185,7 @@ public final class HttpProxy {
     RouteTable table = cfg.routes().get(routeTable.apply(view));
     if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
       // A port no service uses: Istio's virtualOutbound passes it to its original destination.
-      forward(in, view, cfg, PASSTHROUGH, 0, null, finish);
+      forward(in, view, cfg, null, PASSTHROUGH, HeaderOps.NONE, HeaderOps.NONE, finish);
       return;
     }
     var matched = table == null ? null : table.match(view).orElse(null);
@@ -176,165 +193,250 @@ public final class HttpProxy {
       fail(in, ResponseFlag.NR);
       return;
     }
-    Action action = matched.route().action();
-    HashPolicy hashPolicy = matched.route().hashPolicy();
-    long hash =
-        hashPolicy == null
-            ? ThreadLocalRandom.current().nextLong()
-            : hashPolicy
-                .hash(view, in.remoteAddress() == null ? null : in.remoteAddress().hostAddress())
-                .orElseGet(() -> ThreadLocalRandom.current().nextLong());
+    CompiledRoute route = matched.route();
+    if (route.cors() != null && cors(in, route.cors(), finish)) {
+      return;
+    }
+    Fault fault = route.fault();
+    if (fault != null && fault.delays(ThreadLocalRandom.current())) {
+      // Envoy's fault filter: the delay first, then the abort, then the router.
+      stats.flag(ResponseFlag.DI);
+      in.pause();
+      finish.timer =
+          vertx.setTimer(
+              fault.delayMillis(),
+              t -> {
+                finish.timer = -1;
+                if (!in.response().ended() && !finish.done) {
+                  in.resume();
+                  routeTo(in, view, cfg, route, finish);
+                }
+              });
+      return;
+    }
+    routeTo(in, view, cfg, route, finish);
+  }
+
+  /** After the fault filter's delay: its abort, else the route's action. */
+  private void routeTo(
+      HttpServerRequest in,
+      HttpRequestView view,
+      ProxyConfig cfg,
+      CompiledRoute route,
+      Finish finish) {
+    Fault fault = route.fault();
+    if (fault != null && fault.aborts(ThreadLocalRandom.current())) {
+      abort(in, fault, finish);
+      return;
+    }
+    Action action = route.action();
     if (action instanceof Action.ToCluster c) {
-      forward(in, view, cfg, c.cluster(), hash, matched.route().timeout(), finish);
+      forward(in, view, cfg, route, c.cluster(), HeaderOps.NONE, HeaderOps.NONE, finish);
     } else if (action instanceof Action.Weighted w) {
+      int i = w.pick(ThreadLocalRandom.current());
       forward(
           in,
           view,
           cfg,
-          w.pick(ThreadLocalRandom.current()),
-          hash,
-          matched.route().timeout(),
+          route,
+          w.clusters().get(i),
+          w.requestHeaders()[i],
+          w.responseHeaders()[i],
           finish);
     } else if (action instanceof Action.Redirect r) {
-      redirect(in, view, r);
+      redirect(in, view, r, route, finish);
     } else if (action instanceof Action.Direct d) {
-      in.response().setStatusCode(d.status()).end(d.body());
+      var response = in.response().setStatusCode(d.status());
+      route.responseHeaders().apply(response.headers());
+      finish.corsHeaders(response.headers());
+      if (!d.body().isEmpty() && !response.headers().contains("content-type")) {
+        response.putHeader("content-type", "text/plain");
+      }
+      response.end(d.body());
     }
   }
 
   /**
-   * To a host of the cluster, chosen by its balancer with {@code hash} (the route's consistent hash
-   * of the request, or a random number when it has none).
+   * Envoy's CORS filter: a preflight from an allowed origin is answered here; an actual request
+   * from one gets the policy's headers on its response. Returns true when it answered.
+   */
+  private static boolean cors(HttpServerRequest in, Cors cors, Finish finish) {
+    String origin = in.getHeader("origin");
+    if (origin == null) {
+      return false;
+    }
+    boolean preflight =
+        Cors.isPreflight(in.method().name(), origin, in.getHeader("access-control-request-method"));
+    if (!cors.allows(origin)) {
+      if (preflight && !cors.forwardUnmatchedPreflights()) {
+        in.response().setStatusCode(200).end();
+        return true;
+      }
+      return false;
+    }
+    if (!preflight) {
+      finish.cors = cors;
+      finish.origin = origin;
+      return false;
+    }
+    var h = in.response().setStatusCode(200).headers();
+    h.set("access-control-allow-origin", origin);
+    if (cors.allowCredentials()) {
+      h.set("access-control-allow-credentials", "true");
+    }
+    if (!cors.allowMethods().isEmpty()) {
+      h.set("access-control-allow-methods", cors.allowMethods());
+    }
+    if (!cors.allowHeaders().isEmpty()) {
+      h.set("access-control-allow-headers", cors.allowHeaders());
+    }
+    if (!cors.maxAge().isEmpty()) {
+      h.set("access-control-max-age", cors.maxAge());
+    }
+    in.response().end();
+    return true;
+  }
+
+  /**
+   * The fault filter's abort (flag FI): the HTTP status, or for a gRPC status a 200 whose trailers
+   * carry it, as Envoy answers.
+   */
+  private void abort(HttpServerRequest in, Fault fault, Finish finish) {
+    stats.flag(ResponseFlag.FI);
+    var response = in.response().setStatusCode(fault.abortStatus());
+    finish.corsHeaders(response.headers());
+    if (fault.grpcStatus() != Fault.NO_GRPC) {
+      response.putHeader("content-type", "application/grpc");
+      response.setChunked(in.version() != HttpVersion.HTTP_2);
+      response.trailers().set("grpc-status", String.valueOf(fault.grpcStatus()));
+      response.trailers().set("grpc-message", "fault filter abort");
+      response.end();
+      return;
+    }
+    response.putHeader("content-type", "text/plain").end("fault filter abort");
+  }
+
+  /**
+   * To a host of the cluster through Envoy's router ({@link Exchange}): the route's retries,
+   * mirrors, rewrites and header changes, the cluster's balancer, breakers and outlier detection. A
+   * WebSocket upgrade is relayed instead. {@code route} is null for passthrough.
    */
   private void forward(
       HttpServerRequest in,
       HttpRequestView view,
       ProxyConfig cfg,
+      CompiledRoute route,
       String clusterName,
-      long hash,
-      Duration timeout,
+      HeaderOps clusterRequestHeaders,
+      HeaderOps clusterResponseHeaders,
       Finish finish) {
     ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(clusterName);
     if (cluster == null) {
       fail(in, ResponseFlag.NC);
       return;
     }
-    UpstreamHost host =
-        cluster.cluster().getType() == Cluster.DiscoveryType.ORIGINAL_DST
-            ? originalDestination(view)
-            : cluster.balancer().choose(hash);
-    if (host == null) {
-      fail(in, ResponseFlag.UH);
-      return;
+    HashPolicy hashPolicy = route == null ? null : route.hashPolicy();
+    long hash =
+        hashPolicy == null
+            ? ThreadLocalRandom.current().nextLong()
+            : hashPolicy
+                .hash(view, in.remoteAddress() == null ? null : in.remoteAddress().hostAddress())
+                .orElseGet(() -> ThreadLocalRandom.current().nextLong());
+    if (cluster.cluster().getType() == Cluster.DiscoveryType.ORIGINAL_DST) {
+      UpstreamHost target = originalDestination(view);
+      if (target == null) {
+        fail(in, ResponseFlag.UH);
+        return;
+      }
+      cluster = cluster.withOnly(target);
     }
     if (isWebSocket(in)) {
+      UpstreamHost host = cluster.balancer().choose(hash);
+      if (host == null) {
+        fail(in, ResponseFlag.UH);
+        return;
+      }
       webSocket(in, view, host);
       return;
     }
-    in.pause();
-    host.started();
-    HttpClient client =
-        switch (cluster.protocol()) {
-          case HTTP2 -> http2;
-          case DOWNSTREAM -> in.version() == HttpVersion.HTTP_2 ? http2 : http1;
-          case HTTP1 -> http1;
-        };
-    RequestOptions options =
-        new RequestOptions()
-            .setMethod(in.method())
-            .setHost(host.address())
-            .setPort(host.port())
-            .setURI(view.path());
-    in.headers()
-        .forEach(
-            h -> {
-              if (!hopByHop(h.getKey()) || isTeTrailers(h.getKey(), h.getValue())) {
-                options.addHeader(h.getKey(), h.getValue());
-              }
-            });
-    HostAndPort authority =
-        client == http2 ? HostAndPort.parseAuthority(view.authority(), -1) : null;
-    if (authority == null) {
-      options.putHeader("host", view.authority());
+    // The route's timeout (Envoy's: the whole upstream exchange, retries included; 0 = none): 504
+    // UT when it passes before the response has begun, a reset when it passes while streaming.
+    Duration timeout = route == null ? null : route.timeout();
+    if (timeout != null && !timeout.isZero()) {
+      finish.timer = vertx.setTimer(timeout.toMillis(), t -> finish.timeout(in));
     }
-    // The route's timeout (Envoy's: the whole upstream response, 0 = none): 504 UT when it
-    // passes before the response has begun, a reset when it passes while streaming.
-    finish.timer =
-        timeout == null || timeout.isZero()
-            ? -1
-            : vertx.setTimer(
-                timeout.toMillis(),
-                t -> {
-                  if (in.response().ended()) {
-                    return;
-                  }
-                  if (in.response().headWritten()) {
-                    in.response().reset();
-                  } else {
-                    fail(in, ResponseFlag.UT);
-                  }
-                  if (finish.upstream != null) {
-                    finish.upstream.reset();
-                  }
-                });
-    client
-        .request(options)
-        .compose(
-            out -> {
-              finish.upstream = out;
-              if (authority != null) {
-                // HTTP/2 carries it as :authority, which must agree with any host header.
-                out.authority(authority);
-              }
-              return out.send(in);
-            })
-        .onSuccess(
-            resp -> {
-              if (in.response().ended()) {
-                // Timed out (answered 504) while the upstream was still deciding.
-                resp.request().reset();
-                host.finished();
-                return;
-              }
-              var response =
-                  in.response()
-                      .setStatusCode(resp.statusCode())
-                      .setStatusMessage(resp.statusMessage());
-              if (!resp.headers().contains("content-length")) {
-                // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
-                response.setChunked(true);
-              }
-              resp.headers()
-                  .forEach(
-                      h -> {
-                        if (!hopByHop(h.getKey())) {
-                          response.headers().add(h.getKey(), h.getValue());
-                        }
-                      });
-              resp.pipe()
-                  .endOnComplete(false)
-                  .to(response)
-                  .onComplete(
-                      done -> {
-                        host.finished();
-                        if (done.failed()) {
-                          response.reset();
-                          return;
-                        }
-                        // gRPC's status travels in the trailers.
-                        if (!resp.trailers().isEmpty()) {
-                          response.trailers().addAll(resp.trailers());
-                        }
-                        response.end();
-                      });
-            })
-        .onFailure(
-            e -> {
-              host.finished();
-              if (!in.response().ended()) {
-                fail(in, ResponseFlag.UF);
-              }
+    new Exchange(
+            this,
+            in,
+            view,
+            finish,
+            cfg,
+            route,
+            cluster,
+            clusterRequestHeaders,
+            clusterResponseHeaders,
+            hash)
+        .start();
+  }
+
+  /** Whether requests to this cluster go upstream as HTTP/2 (its protocol, or the downstream's). */
+  static boolean speaksHttp2(ProxyConfig.ClusterRuntime cluster, HttpServerRequest in) {
+    return switch (cluster.protocol()) {
+      case HTTP2 -> true;
+      case DOWNSTREAM -> in.version() == HttpVersion.HTTP_2;
+      case HTTP1 -> false;
+    };
+  }
+
+  /**
+   * The client for a protocol; with an idle timeout (a DestinationRule's {@code idleTimeout}), one
+   * whose pooled connections close after that long unused.
+   */
+  HttpClient client(boolean h2, int idleTimeoutSeconds) {
+    if (idleTimeoutSeconds <= 0) {
+      return h2 ? http2 : http1;
+    }
+    return (h2 ? idleHttp2 : idleHttp1)
+        .computeIfAbsent(
+            idleTimeoutSeconds,
+            s ->
+                vertx.createHttpClient(
+                    (h2 ? http2Options() : http1Options())
+                        .setKeepAliveTimeout(s)
+                        .setHttp2KeepAliveTimeout(s)));
+  }
+
+  /**
+   * A DestinationRule's {@code maxRequestsPerConnection} on HTTP/1.1: the request that reaches the
+   * limit on its connection asks for the connection to close after it.
+   */
+  void limitRequestsPerConnection(io.vertx.core.http.HttpClientRequest req, int limit) {
+    if (limit <= 0) {
+      return;
+    }
+    if (limit == 1) {
+      req.putHeader("connection", "close");
+      return;
+    }
+    HttpConnection connection = req.connection();
+    AtomicInteger used =
+        requestsPerConnection.computeIfAbsent(
+            connection,
+            c -> {
+              c.closeHandler(v -> requestsPerConnection.remove(c));
+              return new AtomicInteger();
             });
+    if (used.incrementAndGet() >= limit) {
+      req.putHeader("connection", "close");
+    }
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
+  ProxyStats stats() {
+    return stats;
   }
 
   /** An HTTP/1.1 upgrade to WebSocket. */
@@ -447,7 +549,7 @@ public final class HttpProxy {
   }
 
   /** {@code te: trailers} is the one TE value that crosses a proxy: gRPC requires it. */
-  private static boolean isTeTrailers(String name, String value) {
+  static boolean isTeTrailers(String name, String value) {
     return name.equalsIgnoreCase("te") && value.trim().equalsIgnoreCase("trailers");
   }
 
@@ -515,33 +617,68 @@ public final class HttpProxy {
     return host.isEmpty() || view.port() <= 0 ? null : new UpstreamHost(host, view.port(), 1);
   }
 
-  private static void redirect(HttpServerRequest in, HttpRequestView view, Action.Redirect r) {
-    String scheme = r.scheme().isEmpty() ? "http" : r.scheme();
-    String host = r.host().isEmpty() ? view.authority().replaceFirst(":\\d+$", "") : r.host();
-    String port = r.port() > 0 ? ":" + r.port() : "";
-    String path = r.path().isEmpty() ? view.path() : r.path();
-    in.response()
-        .setStatusCode(r.status())
-        .putHeader("location", scheme + "://" + host + port + path)
-        .end();
+  /**
+   * Envoy's redirect: the scheme, host, port and path the route names replace the request's; what
+   * it does not name is kept (the port only while neither the host nor the scheme changes), and so
+   * is the query unless the new path brings its own. A scheme's default port is left out.
+   */
+  private static void redirect(
+      HttpServerRequest in,
+      HttpRequestView view,
+      Action.Redirect r,
+      CompiledRoute route,
+      Finish finish) {
+    String scheme = r.scheme().isEmpty() ? view.scheme() : r.scheme();
+    String authority = view.authority();
+    int colon = authority.lastIndexOf(':');
+    boolean hasPort = colon > 0 && authority.indexOf(']') < colon;
+    String host =
+        r.host().isEmpty() ? (hasPort ? authority.substring(0, colon) : authority) : r.host();
+    String port = "";
+    if (r.port() > 0) {
+      port = ":" + r.port();
+    } else if (r.host().isEmpty() && r.scheme().isEmpty() && hasPort) {
+      port = authority.substring(colon);
+    }
+    if ((scheme.equals("http") && port.equals(":80"))
+        || (scheme.equals("https") && port.equals(":443"))) {
+      port = "";
+    }
+    String path = view.path();
+    if (!r.path().isEmpty()) {
+      int q = path.indexOf('?');
+      path = r.path().indexOf('?') >= 0 || q < 0 ? r.path() : r.path() + path.substring(q);
+    }
+    var response =
+        in.response()
+            .setStatusCode(r.status())
+            .putHeader("location", scheme + "://" + host + port + path);
+    route.responseHeaders().apply(response.headers());
+    finish.corsHeaders(response.headers());
+    response.end();
   }
 
   /**
    * A request's end, handled once whether its response ended or its connection went first: counts
-   * it, cancels its timeout, and resets the upstream request a vanished client no longer wants.
+   * it, cancels its timer (the route's timeout or the fault's delay), and stops its upstream
+   * exchange when the client no longer wants the answer.
    */
-  private static final class Finish implements io.vertx.core.Handler<Void> {
-    private final Vertx vertx;
+  static final class Finish implements io.vertx.core.Handler<Void> {
+    private final HttpProxy proxy;
     private final io.vertx.core.http.HttpServerResponse response;
-    private final ProxyStats stats;
-    private boolean done;
+    boolean done;
     long timer = -1;
+    Exchange exchange;
     io.vertx.core.http.HttpClientRequest upstream;
 
-    Finish(Vertx vertx, io.vertx.core.http.HttpServerResponse response, ProxyStats stats) {
-      this.vertx = vertx;
+    /** The CORS policy whose headers the response gets, for this origin. */
+    Cors cors;
+
+    String origin;
+
+    Finish(HttpProxy proxy, io.vertx.core.http.HttpServerResponse response) {
+      this.proxy = proxy;
       this.response = response;
-      this.stats = stats;
     }
 
     @Override
@@ -550,17 +687,43 @@ public final class HttpProxy {
         return;
       }
       done = true;
-      stats.finished(response.ended() ? response.getStatusCode() : 0);
+      proxy.stats.finished(response.ended() ? response.getStatusCode() : 0);
       if (timer >= 0) {
-        vertx.cancelTimer(timer);
+        proxy.vertx.cancelTimer(timer);
       }
-      if (!response.ended() && upstream != null) {
-        upstream.reset();
+      if (!response.ended() && exchange != null) {
+        exchange.cancel();
+      }
+    }
+
+    /** The route's timeout passed: 504 UT, or a reset when the response has begun. */
+    void timeout(HttpServerRequest in) {
+      timer = -1;
+      if (response.ended()) {
+        return;
+      }
+      if (exchange != null) {
+        exchange.cancel();
+      }
+      proxy.fail(in, ResponseFlag.UT);
+    }
+
+    /** Adds the CORS response headers when an allowed origin asked. */
+    void corsHeaders(io.vertx.core.MultiMap headers) {
+      if (cors == null) {
+        return;
+      }
+      headers.set("access-control-allow-origin", origin);
+      if (cors.allowCredentials()) {
+        headers.set("access-control-allow-credentials", "true");
+      }
+      if (!cors.exposeHeaders().isEmpty()) {
+        headers.set("access-control-expose-headers", cors.exposeHeaders());
       }
     }
   }
 
-  private void fail(HttpServerRequest in, ResponseFlag flag) {
+  void fail(HttpServerRequest in, ResponseFlag flag) {
     stats.flag(flag);
     if (in.response().ended() || in.response().headWritten()) {
       in.response().reset();
@@ -574,6 +737,10 @@ public final class HttpProxy {
   }
 
   public Future<Void> close() {
-    return Future.all(http1.close(), http2.close(), tcp.close()).mapEmpty();
+    List<Future<Void>> closing =
+        new ArrayList<>(List.of(http1.close(), http2.close(), tcp.close()));
+    idleHttp1.values().forEach(c -> closing.add(c.close()));
+    idleHttp2.values().forEach(c -> closing.add(c.close()));
+    return Future.all(closing).mapEmpty();
   }
 }

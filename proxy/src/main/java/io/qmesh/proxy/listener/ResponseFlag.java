@@ -11,7 +11,15 @@ public enum ResponseFlag {
   /** The route names a cluster the proxy does not know. */
   NC(503, "no cluster"),
   /** The upstream did not answer within the route's timeout. */
-  UT(504, "upstream request timeout");
+  UT(504, "upstream request timeout"),
+  /** The cluster's circuit breaker was open: too many connections, pending requests or requests. */
+  UO(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow"),
+  /** The retry policy would have retried the upstream's answer, but no attempt was left. */
+  URX(503, "upstream retry limit exceeded"),
+  /** The fault filter delayed the request. */
+  DI(200, "delayed by fault injection"),
+  /** The fault filter aborted the request. */
+  FI(503, "fault filter abort");
 
   final int status;
   final String message;

@@ -10,10 +10,15 @@ public sealed interface Action {
   record ToCluster(String cluster) implements Action {}
 
   /** Forward to one of several clusters by relative weight. */
-  record Weighted(List<String> clusters, int[] cumulative) implements Action {
+  record Weighted(
+      List<String> clusters,
+      int[] cumulative,
+      HeaderOps[] requestHeaders,
+      HeaderOps[] responseHeaders)
+      implements Action {
 
-    /** Picks a cluster with probability proportional to its weight. */
-    public String pick(RandomGenerator random) {
+    /** Picks a cluster with probability proportional to its weight; its index in the lists. */
+    public int pick(RandomGenerator random) {
       int total = cumulative[cumulative.length - 1];
       int r = random.nextInt(total);
       int lo = 0;
@@ -26,7 +31,7 @@ public sealed interface Action {
           lo = mid + 1;
         }
       }
-      return clusters.get(lo);
+      return lo;
     }
   }
 

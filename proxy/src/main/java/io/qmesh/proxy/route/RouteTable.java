@@ -65,8 +65,12 @@ public final class RouteTable {
     for (VirtualHost vh : rc.getVirtualHostsList()) {
       String where = "route config " + rc.getName() + " virtual host " + vh.getName();
       List<CompiledRoute> routes = new ArrayList<>();
+      Cors vhostCors =
+          vh.containsTypedPerFilterConfig(Cors.FILTER)
+              ? Cors.of(vh.getTypedPerFilterConfigOrThrow(Cors.FILTER), where)
+              : null;
       for (int i = 0; i < vh.getRoutesCount(); i++) {
-        routes.add(route(vh.getRoutes(i), where + " route " + i));
+        routes.add(route(vh.getRoutes(i), vhostCors, where + " route " + i));
       }
       VHost host = new VHost(vh.getName(), List.copyOf(routes));
       for (String d : vh.getDomainsList()) {
@@ -124,12 +128,14 @@ public final class RouteTable {
     return any;
   }
 
-  private static CompiledRoute route(Route r, String where) {
+  private static CompiledRoute route(Route r, Cors vhostCors, String where) {
     Predicate<Request> match = match(r.getMatch(), where);
     Action action;
     Duration timeout = null;
-    io.envoyproxy.envoy.config.route.v3.RetryPolicy retry = null;
+    Retry retry = null;
     HashPolicy hash = null;
+    Rewrite rewrite = null;
+    List<Mirror> mirrors = List.of();
     switch (r.getActionCase()) {
       case ROUTE -> {
         RouteAction a = r.getRoute();
@@ -144,8 +150,19 @@ public final class RouteTable {
         if (a.hasTimeout()) {
           timeout = Duration.ofSeconds(a.getTimeout().getSeconds(), a.getTimeout().getNanos());
         }
-        retry = a.hasRetryPolicy() ? a.getRetryPolicy() : null;
+        retry = a.hasRetryPolicy() ? Retry.of(a.getRetryPolicy(), where) : null;
         hash = HashPolicy.of(a.getHashPolicyList());
+        rewrite = Rewrite.of(r.getMatch(), a, where);
+        mirrors =
+            a.getRequestMirrorPoliciesList().stream()
+                .map(
+                    m ->
+                        new Mirror(
+                            m.getCluster(),
+                            m.hasRuntimeFraction()
+                                ? Fault.perMillion(true, m.getRuntimeFraction().getDefaultValue())
+                                : 1_000_000))
+                .toList();
       }
       case REDIRECT -> {
         var rd = r.getRedirect();
@@ -173,23 +190,49 @@ public final class RouteTable {
       default ->
           throw new RouteConfigException(where + ": unsupported action " + r.getActionCase());
     }
-    return new CompiledRoute(r.getName(), match, action, timeout, retry, hash);
+    Fault fault =
+        r.containsTypedPerFilterConfig(Fault.FILTER)
+            ? Fault.of(r.getTypedPerFilterConfigOrThrow(Fault.FILTER), where)
+            : null;
+    Cors cors =
+        r.containsTypedPerFilterConfig(Cors.FILTER)
+            ? Cors.of(r.getTypedPerFilterConfigOrThrow(Cors.FILTER), where)
+            : vhostCors;
+    return new CompiledRoute(
+        r.getName(),
+        match,
+        action,
+        timeout,
+        retry,
+        hash,
+        fault,
+        HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList()),
+        HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()),
+        rewrite,
+        mirrors,
+        cors);
   }
 
   private static Action weighted(WeightedCluster wc, String where) {
     List<String> names = new ArrayList<>();
     int[] cumulative = new int[wc.getClustersCount()];
+    HeaderOps[] requestOps = new HeaderOps[wc.getClustersCount()];
+    HeaderOps[] responseOps = new HeaderOps[wc.getClustersCount()];
     int total = 0;
     for (int i = 0; i < wc.getClustersCount(); i++) {
       var c = wc.getClusters(i);
       total += c.getWeight().getValue();
       cumulative[i] = total;
       names.add(c.getName());
+      requestOps[i] =
+          HeaderOps.of(c.getRequestHeadersToAddList(), c.getRequestHeadersToRemoveList());
+      responseOps[i] =
+          HeaderOps.of(c.getResponseHeadersToAddList(), c.getResponseHeadersToRemoveList());
     }
     if (total <= 0) {
       throw new RouteConfigException(where + ": weighted clusters with no weight");
     }
-    return new Action.Weighted(List.copyOf(names), cumulative);
+    return new Action.Weighted(List.copyOf(names), cumulative, requestOps, responseOps);
   }
 
   private static Predicate<Request> match(RouteMatch m, String where) {

@@ -1,0 +1,527 @@
+package io.qmesh.proxy.listener;
+
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.cluster.UpstreamCluster;
+import io.qmesh.proxy.cluster.UpstreamHost;
+import io.qmesh.proxy.route.CompiledRoute;
+import io.qmesh.proxy.route.HeaderOps;
+import io.qmesh.proxy.route.Mirror;
+import io.qmesh.proxy.route.Retry;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.StreamResetException;
+import io.vertx.core.net.HostAndPort;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One downstream request through Envoy's router: the upstream request is prepared once (headers
+ * without hop-by-hop ones, the route's and the weighted cluster's header changes, the rewrite),
+ * then each attempt picks a host (avoiding hosts already tried when the retry policy says so),
+ * passes the cluster's circuit breaker, sends, and either relays the answer or, when the retry
+ * policy retries it and a retry is still possible, backs off and tries again. Everything runs on
+ * the downstream request's event loop.
+ *
+ * <p>A retry is possible while the response has not begun downstream, attempts remain, the
+ * cluster's retry breaker admits it and the request body can be replayed: the body is kept (as the
+ * chunks received, not copied) up to Envoy's default buffer limit while it streams to the first
+ * attempt; a request whose body outgrows it is not retried. The answer of the last attempt is the
+ * one relayed, flagged {@code URX} when it is one the policy would have retried. Mirrors get a copy
+ * of the request once its body is complete, with {@code -shadow} added to the host, and their
+ * answers are dropped.
+ */
+final class Exchange {
+
+  /** Envoy's default per-connection buffer limit, the most of a body kept for replay. */
+  static final int BUFFER_LIMIT = 1 << 20;
+
+  private final HttpProxy proxy;
+  private final HttpServerRequest in;
+  private final HttpServerResponse out;
+  private final HttpProxy.Finish finish;
+  private final CompiledRoute route;
+  private final ProxyConfig config;
+  private final ProxyConfig.ClusterRuntime cluster;
+  private final UpstreamCluster upstream;
+  private final HeaderOps clusterResponseHeaders;
+  private final long hash;
+  private final Retry retry;
+  private final HttpClient client;
+  private final boolean http1;
+  private final RequestOptions options;
+  private final HostAndPort authority;
+  private final String upstreamAuthority;
+  private final List<Mirror> mirrors;
+  private final boolean chunked;
+
+  /** The body so far, while it can still be replayed; null when not kept or past the limit. */
+  private List<Buffer> body;
+
+  private int bodyBytes;
+  private boolean bodyLost;
+  private boolean requestEnded;
+
+  /** Attempts started; {@code seq} changes whenever the current attempt is given up. */
+  private int attempts;
+
+  private int seq;
+  private UpstreamHost host;
+  private UpstreamHost[] tried;
+  private HttpClientRequest current;
+  private boolean currentEnded;
+  private boolean retryAdmitted;
+
+  /** Whether the current attempt holds its host's and the breaker's slots. */
+  private boolean holding;
+
+  private long perTryTimer = -1;
+  private long backoffTimer = -1;
+  private boolean done;
+
+  Exchange(
+      HttpProxy proxy,
+      HttpServerRequest in,
+      HttpRequestView view,
+      HttpProxy.Finish finish,
+      ProxyConfig config,
+      CompiledRoute route,
+      ProxyConfig.ClusterRuntime cluster,
+      HeaderOps clusterRequestHeaders,
+      HeaderOps clusterResponseHeaders,
+      long hash) {
+    this.proxy = proxy;
+    this.in = in;
+    this.out = in.response();
+    this.finish = finish;
+    this.config = config;
+    this.route = route;
+    this.cluster = cluster;
+    this.upstream = cluster.upstream();
+    this.clusterResponseHeaders = clusterResponseHeaders;
+    this.hash = hash;
+    this.retry = route == null ? null : route.retry();
+    this.http1 = !HttpProxy.speaksHttp2(cluster, in);
+    this.client = proxy.client(!http1, cluster.connections().idleTimeoutSeconds());
+    this.mirrors = route == null ? List.of() : chosenMirrors(route.mirrors());
+    String path = view.path();
+    String host = view.authority();
+    if (route != null && route.rewrite() != null) {
+      path = route.rewrite().path(path);
+      if (route.rewrite().host() != null) {
+        host = route.rewrite().host();
+      }
+    }
+    MultiMap headers = HttpHeaders.headers();
+    in.headers()
+        .forEach(
+            h -> {
+              if (!HttpProxy.hopByHop(h.getKey())
+                  || HttpProxy.isTeTrailers(h.getKey(), h.getValue())) {
+                headers.add(h.getKey(), h.getValue());
+              }
+            });
+    if (route != null) {
+      route.requestHeaders().apply(headers);
+    }
+    clusterRequestHeaders.apply(headers);
+    this.upstreamAuthority = host;
+    this.authority = http1 ? null : HostAndPort.parseAuthority(host, -1);
+    if (authority == null) {
+      headers.set("host", host);
+    } else {
+      headers.remove("host");
+    }
+    this.options =
+        new RequestOptions()
+            .setMethod(in.method())
+            .setURI(path)
+            .setHeaders(headers)
+            .setConnectTimeout(cluster.connections().connectTimeoutMillis());
+    // A body of unknown length goes on chunked (Vert.x asks it of HTTP/2 streams too).
+    this.chunked =
+        !headers.contains("content-length")
+            && (!http1
+                || in.version() == HttpVersion.HTTP_2
+                || in.headers().contains("transfer-encoding"));
+    boolean replayable = (retry != null && retry.numRetries() > 0) || !mirrors.isEmpty();
+    this.body = replayable ? new ArrayList<>(2) : null;
+    this.bodyLost = !replayable;
+  }
+
+  private static List<Mirror> chosenMirrors(List<Mirror> all) {
+    if (all.isEmpty()) {
+      return all;
+    }
+    List<Mirror> chosen = new ArrayList<>(all.size());
+    for (Mirror m : all) {
+      if (m.applies(ThreadLocalRandom.current())) {
+        chosen.add(m);
+      }
+    }
+    return chosen;
+  }
+
+  /** Starts the first attempt. */
+  void start() {
+    finish.exchange = this;
+    in.pause();
+    in.handler(this::chunk);
+    in.endHandler(v -> requestEnd());
+    attempt();
+  }
+
+  private void chunk(Buffer data) {
+    bodyBytes += data.length();
+    if (body != null) {
+      if (bodyBytes > BUFFER_LIMIT) {
+        body = null;
+        bodyLost = true;
+      } else {
+        body.add(data);
+      }
+    }
+    HttpClientRequest req = current;
+    if (req != null) {
+      req.write(data);
+      if (req.writeQueueFull()) {
+        in.pause();
+        req.drainHandler(v -> in.resume());
+      }
+    } else {
+      // Between attempts: the chunk is kept above, or the body is lost for a retry.
+      in.pause();
+    }
+  }
+
+  private void requestEnd() {
+    requestEnded = true;
+    if (current != null && !currentEnded) {
+      currentEnded = true;
+      current.end();
+    }
+    if (!mirrors.isEmpty() && !bodyLost) {
+      Buffer whole = Buffer.buffer(bodyBytes);
+      body.forEach(whole::appendBuffer);
+      for (Mirror m : mirrors) {
+        shadow(m, whole);
+      }
+    }
+  }
+
+  private void attempt() {
+    backoffTimer = -1;
+    if (done) {
+      return;
+    }
+    attempts++;
+    int attemptSeq = ++seq;
+    host = pickHost();
+    if (host == null) {
+      giveUp(ResponseFlag.UH);
+      return;
+    }
+    if (!upstream.tryRequest(http1)) {
+      giveUp(ResponseFlag.UO);
+      return;
+    }
+    host.started();
+    holding = true;
+    options.setHost(host.address()).setPort(host.port());
+    if (retry != null && !retry.perTryTimeout().isZero()) {
+      perTryTimer =
+          proxy.vertx().setTimer(retry.perTryTimeout().toMillis(), t -> perTryTimeout(attemptSeq));
+    }
+    client
+        .request(options)
+        .onComplete(
+            ar -> {
+              if (attemptSeq != seq || done) {
+                if (ar.succeeded()) {
+                  ar.result().reset();
+                }
+                return;
+              }
+              if (ar.failed()) {
+                failed(Retry.Failure.CONNECT_FAILURE);
+                return;
+              }
+              send(ar.result(), attemptSeq);
+            });
+  }
+
+  private void send(HttpClientRequest req, int attemptSeq) {
+    current = req;
+    currentEnded = false;
+    finish.upstream = req;
+    if (authority != null) {
+      // HTTP/2 carries it as :authority, which must agree with any host header.
+      req.authority(authority);
+    }
+    req.setChunked(chunked);
+    if (http1) {
+      proxy.limitRequestsPerConnection(req, cluster.connections().maxRequestsPerConnection());
+    }
+    req.response().onComplete(ar -> response(ar, attemptSeq));
+    if (body != null) {
+      for (Buffer b : body) {
+        req.write(b);
+      }
+    }
+    if (requestEnded) {
+      currentEnded = true;
+      req.end();
+    } else {
+      in.resume();
+    }
+  }
+
+  private UpstreamHost pickHost() {
+    UpstreamHost h = upstream.choose(attempts == 1 ? hash : ThreadLocalRandom.current().nextLong());
+    if (attempts > 1 && retry != null && retry.otherHost() && tried != null) {
+      for (int i = 1; i < retry.hostSelectionAttempts() && wasTried(h); i++) {
+        h = upstream.choose(ThreadLocalRandom.current().nextLong());
+      }
+    }
+    if (h != null && retry != null && retry.numRetries() > 0) {
+      if (tried == null) {
+        tried = new UpstreamHost[retry.numRetries() + 1];
+      }
+      if (attempts - 1 < tried.length) {
+        tried[attempts - 1] = h;
+      }
+    }
+    return h;
+  }
+
+  private boolean wasTried(UpstreamHost h) {
+    for (UpstreamHost t : tried) {
+      if (t == h) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void response(AsyncResult<HttpClientResponse> ar, int attemptSeq) {
+    if (attemptSeq != seq || done) {
+      if (ar.succeeded()) {
+        ar.result().request().reset();
+      }
+      return;
+    }
+    cancelPerTry();
+    if (ar.failed()) {
+      failed(
+          ar.cause() instanceof StreamResetException r && r.getCode() == 7
+              ? Retry.Failure.REFUSED_STREAM
+              : Retry.Failure.RESET);
+      return;
+    }
+    HttpClientResponse resp = ar.result();
+    int status = resp.statusCode();
+    upstream.answered(host, status);
+    if (retry != null && retry.retriable(status, resp.getHeader("grpc-status"))) {
+      if (canRetry()) {
+        // This answer is dropped: read to its end when the request was sent whole (the
+        // connection is reused), else the stream is reset.
+        if (!currentEnded) {
+          resp.request().reset();
+        }
+        endAttempt();
+        retryLater();
+        return;
+      }
+      if (attempts > 1) {
+        proxy.stats().flag(ResponseFlag.URX);
+      }
+    }
+    relay(resp);
+  }
+
+  /** The attempt got no answer; retried when the policy and the state allow, else answered. */
+  private void failed(Retry.Failure failure) {
+    cancelPerTry();
+    upstream.unreachable(host);
+    if (current != null && failure == Retry.Failure.PER_TRY_TIMEOUT) {
+      current.reset();
+    }
+    endAttempt();
+    if (retry != null && retry.retriable(failure)) {
+      if (canRetry()) {
+        retryLater();
+        return;
+      }
+      if (attempts > 1) {
+        proxy.stats().flag(ResponseFlag.URX);
+      }
+    }
+    giveUp(failure == Retry.Failure.PER_TRY_TIMEOUT ? ResponseFlag.UT : ResponseFlag.UF);
+  }
+
+  private void perTryTimeout(int attemptSeq) {
+    perTryTimer = -1;
+    if (attemptSeq == seq && !done) {
+      seq++;
+      failed(Retry.Failure.PER_TRY_TIMEOUT);
+    }
+  }
+
+  private boolean canRetry() {
+    // A body that was sent but not kept cannot be replayed.
+    if (attempts > retry.numRetries() || out.headWritten() || (bodyLost && bodyBytes > 0)) {
+      return false;
+    }
+    if (!upstream.tryRetry()) {
+      proxy.stats().retryOverflow();
+      return false;
+    }
+    retryAdmitted = true;
+    return true;
+  }
+
+  private void retryLater() {
+    in.pause();
+    proxy.stats().retry();
+    long wait = retry.backoffMillis(attempts, ThreadLocalRandom.current());
+    if (wait <= 0) {
+      attempt();
+    } else {
+      backoffTimer = proxy.vertx().setTimer(wait, t -> attempt());
+    }
+  }
+
+  /** The attempt's host, request and retry slots are released. */
+  private void endAttempt() {
+    seq++;
+    if (holding) {
+      holding = false;
+      host.finished();
+      upstream.requestDone();
+    }
+    if (retryAdmitted) {
+      upstream.retryDone();
+      retryAdmitted = false;
+    }
+    current = null;
+    finish.upstream = null;
+  }
+
+  private void cancelPerTry() {
+    if (perTryTimer >= 0) {
+      proxy.vertx().cancelTimer(perTryTimer);
+      perTryTimer = -1;
+    }
+  }
+
+  /** No (more) attempts: answers with the flag's status, unless the response has begun. */
+  private void giveUp(ResponseFlag flag) {
+    done = true;
+    proxy.fail(in, flag);
+  }
+
+  /** Stops everything: the route's timeout passed or the client went away. */
+  void cancel() {
+    done = true;
+    cancelPerTry();
+    if (backoffTimer >= 0) {
+      proxy.vertx().cancelTimer(backoffTimer);
+      backoffTimer = -1;
+    }
+    if (holding && current != null) {
+      current.reset();
+    }
+    endAttempt();
+  }
+
+  private void relay(HttpClientResponse resp) {
+    done = true;
+    if (out.ended()) {
+      resp.request().reset();
+      endAttempt();
+      return;
+    }
+    out.setStatusCode(resp.statusCode()).setStatusMessage(resp.statusMessage());
+    if (!resp.headers().contains("content-length")) {
+      // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
+      out.setChunked(true);
+    }
+    MultiMap headers = out.headers();
+    resp.headers()
+        .forEach(
+            e -> {
+              if (!HttpProxy.hopByHop(e.getKey())) {
+                headers.add(e.getKey(), e.getValue());
+              }
+            });
+    clusterResponseHeaders.apply(headers);
+    if (route != null) {
+      route.responseHeaders().apply(headers);
+    }
+    finish.corsHeaders(headers);
+    resp.pipe()
+        .endOnComplete(false)
+        .to(out)
+        .onComplete(
+            r -> {
+              endAttempt();
+              if (r.failed()) {
+                out.reset();
+                return;
+              }
+              // gRPC's status travels in the trailers.
+              if (!resp.trailers().isEmpty()) {
+                out.trailers().addAll(resp.trailers());
+              }
+              out.end();
+            });
+  }
+
+  /** A mirror's copy of the request, its answer read and dropped. */
+  private void shadow(Mirror m, Buffer whole) {
+    ProxyConfig.ClusterRuntime target = config.clusters().get(m.cluster());
+    UpstreamHost to =
+        target == null ? null : target.upstream().choose(ThreadLocalRandom.current().nextLong());
+    if (to == null) {
+      return;
+    }
+    proxy.stats().mirror();
+    boolean h2 = HttpProxy.speaksHttp2(target, in);
+    HttpClient c = proxy.client(h2, target.connections().idleTimeoutSeconds());
+    MultiMap headers = HttpHeaders.headers().addAll(options.getHeaders());
+    RequestOptions copy =
+        new RequestOptions()
+            .setMethod(options.getMethod())
+            .setURI(options.getURI())
+            .setHost(to.address())
+            .setPort(to.port())
+            .setHeaders(headers)
+            .setConnectTimeout(target.connections().connectTimeoutMillis());
+    String shadowAuthority = Mirror.shadowAuthority(upstreamAuthority);
+    if (!h2) {
+      headers.set("host", shadowAuthority);
+    } else {
+      headers.remove("host");
+    }
+    to.started();
+    c.request(copy)
+        .compose(
+            req -> {
+              if (h2) {
+                req.authority(HostAndPort.parseAuthority(shadowAuthority, -1));
+              }
+              return req.send(whole);
+            })
+        .compose(HttpClientResponse::end)
+        .onComplete(r -> to.finished());
+  }
+}
