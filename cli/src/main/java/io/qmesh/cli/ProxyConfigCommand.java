@@ -70,7 +70,8 @@ final class ProxyConfigCommand extends MeshCommand {
         case "listeners" -> listeners(configs.path(s)).print(out());
         case "routes" -> routes(configs.path(s)).print(out());
         case "clusters" -> clusters(configs.path(s)).print(out());
-        default -> endpoints(configs.path(s)).print(out());
+        default ->
+            endpoints(get(proxy.port("admin"), "/clusters?format=json", proxy.name())).print(out());
       }
       if (shown.size() > 1) {
         out().println();
@@ -81,11 +82,16 @@ final class ProxyConfigCommand extends MeshCommand {
   }
 
   static JsonNode dump(int admin, String name) throws IOException, InterruptedException {
+    return get(admin, "/config_dump", name);
+  }
+
+  static JsonNode get(int admin, String path, String name)
+      throws IOException, InterruptedException {
     try {
       HttpResponse<String> r =
           HttpClient.newHttpClient()
               .send(
-                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/config_dump"))
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + path))
                       .timeout(Duration.ofSeconds(10))
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
@@ -194,17 +200,21 @@ final class ProxyConfigCommand extends MeshCommand {
     return t;
   }
 
-  static Table endpoints(JsonNode endpoints) {
-    Table t = new Table("ENDPOINT", "STATUS", "CLUSTER");
-    for (JsonNode cla : endpoints) {
-      for (JsonNode locality : cla.path("endpoints")) {
-        for (JsonNode lb : locality.path("lbEndpoints")) {
-          JsonNode sa = lb.path("endpoint").path("address").path("socketAddress");
-          t.row(
-              sa.path("address").asText() + ":" + sa.path("portValue").asText(),
-              lb.path("healthStatus").asText("HEALTHY"),
-              cla.path("clusterName").asText());
-        }
+  /**
+   * istioctl's endpoints table from the proxy's live {@code /clusters?format=json}: each host of
+   * each cluster, HEALTHY or UNHEALTHY, and whether outlier detection has ejected it.
+   */
+  static Table endpoints(JsonNode clusterStatuses) {
+    Table t = new Table("ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER");
+    for (JsonNode c : clusterStatuses.path("cluster_statuses")) {
+      for (JsonNode h : c.path("host_statuses")) {
+        JsonNode sa = h.path("address").path("socket_address");
+        boolean ejected = h.path("health_status").path("failed_outlier_check").asBoolean();
+        t.row(
+            sa.path("address").asText() + ":" + sa.path("port_value").asText(),
+            h.path("health_status").path("eds_health_status").asText("HEALTHY"),
+            ejected ? "FAILED" : "OK",
+            c.path("name").asText());
       }
     }
     return t;

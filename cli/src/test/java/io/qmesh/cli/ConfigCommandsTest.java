@@ -41,6 +41,31 @@ class ConfigCommandsTest {
   }
 
   @Test
+  void analyzePrintsPilotsFindingsOrSaysThereAreNone() throws Exception {
+    try (FakePilot pilot =
+        new FakePilot(
+            r ->
+                new FakePilot.Answer(
+                    200,
+                    "[{\"level\":\"Warning\",\"object\":\"DestinationRule default/reviews\","
+                        + "\"field\":\"spec.subsets[2]\",\"message\":\"subset 'v3' of"
+                        + " reviews.default.svc.cluster.local selects no workload\"}]"))) {
+      Cli.Run run = Cli.run(dir, dir.resolve(".qmesh"), "analyze");
+
+      assertThat(run.code()).isZero();
+      assertThat(run.out())
+          .isEqualTo(
+              "Warning (DestinationRule default/reviews) spec.subsets[2]: subset 'v3' of"
+                  + " reviews.default.svc.cluster.local selects no workload\n");
+      assertThat(pilot.requests).containsExactly("GET /debug/analyze ");
+    }
+    try (FakePilot pilot = new FakePilot(r -> new FakePilot.Answer(200, "[]"))) {
+      assertThat(Cli.run(dir, dir.resolve(".qmesh"), "analyze").out())
+          .isEqualTo("No validation issues found when analyzing the mesh.\n");
+    }
+  }
+
+  @Test
   void aRefusedFileNamesTheFileAndPilotsErrorsAndExitsNonZero() throws Exception {
     Path file = Files.writeString(dir.resolve("bad.yaml"), VS);
     try (FakePilot pilot =

@@ -31,9 +31,25 @@ class ProxyTablesTest {
         .startsWith("SERVICE FQDN")
         .containsPattern("reviews.default.svc.cluster.local\\s+9080\\s+v3\\s+outbound\\s+EDS")
         .containsPattern("BlackHoleCluster\\s+-\\s+-\\s+-\\s+STATIC");
-    assertThat(print(ProxyConfigCommand.endpoints(config.path("endpoints"))))
-        .containsPattern(
-            "10\\.0\\.0\\.2:9080\\s+HEALTHY\\s+outbound\\|9080\\|v1\\|details.default.svc.cluster.local");
+  }
+
+  @Test
+  void endpointsShowTheHostsOutlierDetectionEjected() throws Exception {
+    // The shape of the proxy's /clusters?format=json (Admin.clusterStatuses).
+    JsonNode statuses =
+        json(
+            "{\"cluster_statuses\":[{\"name\":\"outbound|9080||echo.default.svc.cluster.local\","
+                + "\"host_statuses\":["
+                + "{\"address\":{\"socket_address\":{\"address\":\"127.0.0.1\",\"port_value\":20086}},"
+                + "\"health_status\":{\"eds_health_status\":\"HEALTHY\"}},"
+                + "{\"address\":{\"socket_address\":{\"address\":\"127.0.0.1\",\"port_value\":20096}},"
+                + "\"health_status\":{\"eds_health_status\":\"HEALTHY\",\"failed_outlier_check\":true}}"
+                + "]}]}");
+
+    assertThat(print(ProxyConfigCommand.endpoints(statuses)))
+        .startsWith("ENDPOINT")
+        .containsPattern("127\\.0\\.0\\.1:20086\\s+HEALTHY\\s+OK\\s+outbound\\|9080\\|\\|echo")
+        .containsPattern("127\\.0\\.0\\.1:20096\\s+HEALTHY\\s+FAILED\\s+outbound");
   }
 
   @Test

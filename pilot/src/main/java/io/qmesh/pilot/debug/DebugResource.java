@@ -25,7 +25,8 @@ import java.util.Map;
 /**
  * Pilot's debug API on 15014, in the spirit of Istio's {@code /debug/*}: who is connected and in
  * what sync state ({@code /debug/connections}), what a proxy receives ({@code
- * /debug/config_dump?proxyID=}), and the service registry ({@code /debug/registry}).
+ * /debug/config_dump?proxyID=}), the service registry ({@code /debug/registry}), and what {@code
+ * istioctl analyze} would warn about ({@code /debug/analyze}).
  */
 @Path("/debug")
 @Produces(MediaType.APPLICATION_JSON)
@@ -115,6 +116,23 @@ public class DebugResource {
                                 .put("port", e.port())
                                 .put("workload", e.workload()));
               });
+    }
+    return out;
+  }
+
+  /** {@link Analyzer}'s findings on the running mesh, as {@code istioctl analyze} reports them. */
+  @GET
+  @Path("analyze")
+  public ArrayNode analyze() {
+    ArrayNode out = JSON.createArrayNode();
+    for (var f : Analyzer.analyze(scheduler.mesh())) {
+      out.addObject()
+          .put(
+              "level",
+              f.severity() == io.qmesh.pilot.ingest.Finding.Severity.ERROR ? "Error" : "Warning")
+          .put("object", f.object())
+          .put("field", f.field())
+          .put("message", f.message());
     }
     return out;
   }

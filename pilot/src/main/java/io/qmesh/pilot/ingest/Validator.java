@@ -18,6 +18,7 @@ import io.qmesh.api.config.ConfigObject;
 import io.qmesh.pilot.ingest.Finding.Severity;
 import io.qmesh.pilot.model.MeshSnapshot;
 import io.qmesh.pilot.model.StringMatches;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -172,6 +173,73 @@ public final class Validator {
       if (r.getMirrorPercentage() != null) {
         percentage(c, p + ".mirrorPercentage", r.getMirrorPercentage());
       }
+      combinations(r, p, c);
+      if (r.getCorsPolicy() != null) {
+        var cors = r.getCorsPolicy();
+        duration(c, p + ".corsPolicy.maxAge", cors.getMaxAge());
+        for (int o = 0; o < cors.getAllowOrigins().size(); o++) {
+          regex(c, p + ".corsPolicy.allowOrigins[" + o + "]", cors.getAllowOrigins().get(o));
+        }
+      }
+    }
+  }
+
+  /**
+   * The warnings about settings that work against each other on the HTTP routes of a VirtualService
+   * spec (see {@link #combinations}), for {@code object}; what {@code qmesh analyze} reports on the
+   * running config.
+   */
+  public static List<Finding> routeCombinations(
+      io.fabric8.istio.api.api.networking.v1alpha3.VirtualService spec, String object) {
+    List<Finding> out = new ArrayList<>();
+    Check c = new Check(object, out);
+    for (int i = 0; i < spec.getHttp().size(); i++) {
+      combinations(spec.getHttp().get(i), "spec.http[" + i + "]", c);
+    }
+    return out;
+  }
+
+  /**
+   * Settings that work against each other on one route, as {@code istioctl analyze} warns: a fault
+   * with retries (the injected failures are retried, so the fault is not what clients see), and a
+   * per-try timeout at or beyond the route's timeout (no retry can happen in time).
+   */
+  private static void combinations(HTTPRoute r, String p, Check c) {
+    var retries = r.getRetries();
+    boolean retrying =
+        retries == null || retries.getAttempts() == null || retries.getAttempts() > 0;
+    if (r.getFault() != null && retries != null && retrying) {
+      c.warn(
+          p + ".retries",
+          "the route injects faults and retries them: clients see the faults only when every"
+              + " attempt fails");
+    }
+    if (retries != null
+        && retrying
+        && retries.getPerTryTimeout() != null
+        && r.getTimeout() != null
+        && valid(retries.getPerTryTimeout())
+        && valid(r.getTimeout())) {
+      Duration perTry = Durations.parse(retries.getPerTryTimeout());
+      Duration timeout = Durations.parse(r.getTimeout());
+      if (!timeout.isZero() && perTry.compareTo(timeout) >= 0) {
+        c.warn(
+            p + ".timeout",
+            "timeout "
+                + r.getTimeout()
+                + " is not longer than retries.perTryTimeout "
+                + retries.getPerTryTimeout()
+                + ": no retry can happen before the route times out");
+      }
+    }
+  }
+
+  private static boolean valid(String duration) {
+    try {
+      Durations.parse(duration);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

@@ -230,11 +230,12 @@ final class Clusters {
       o.setEnforcingConsecutiveGatewayFailure(UInt32Value.of(100));
     }
     c.setOutlierDetection(o);
-    if (od.getMinHealthPercent() != null) {
-      c.setCommonLbConfig(
-          Cluster.CommonLbConfig.newBuilder()
-              .setHealthyPanicThreshold(Percent.newBuilder().setValue(od.getMinHealthPercent())));
-    }
+    // As Istio: minHealthPercent is the panic threshold, 0 (panic mode off) when not given.
+    c.setCommonLbConfig(
+        Cluster.CommonLbConfig.newBuilder()
+            .setHealthyPanicThreshold(
+                Percent.newBuilder()
+                    .setValue(od.getMinHealthPercent() == null ? 0 : od.getMinHealthPercent())));
   }
 
   private static boolean speaksHttp2(Protocol p) {

@@ -24,6 +24,7 @@ final class Envoy {
   static final String HCM = "envoy.filters.network.http_connection_manager";
   static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
   static final String FAULT = "envoy.filters.http.fault";
+  static final String CORS = "envoy.filters.http.cors";
   static final String ROUTER = "envoy.filters.http.router";
 
   private Envoy() {}
@@ -57,9 +58,15 @@ final class Envoy {
         .build();
   }
 
-  /** The HTTP filters of every connection manager: fault injection, then the router. */
+  /** The HTTP filters of every connection manager, in Istio's order: CORS, fault, router. */
   static List<HttpFilter> httpFilters() {
     return List.of(
+        HttpFilter.newBuilder()
+            .setName(CORS)
+            .setTypedConfig(
+                Any.pack(
+                    io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDefaultInstance()))
+            .build(),
         HttpFilter.newBuilder()
             .setName(FAULT)
             .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance()))
@@ -68,6 +75,17 @@ final class Envoy {
             .setName(ROUTER)
             .setTypedConfig(Any.pack(Router.getDefaultInstance()))
             .build());
+  }
+
+  /**
+   * A proxyless gRPC client's connection manager: fault and router only, the filters grpc-java
+   * implements (it refuses a listener with any other).
+   */
+  static HttpConnectionManager proxylessManager(String name) {
+    return rdsManager(name, name).toBuilder()
+        .clearHttpFilters()
+        .addAllHttpFilters(httpFilters().stream().filter(f -> !f.getName().equals(CORS)).toList())
+        .build();
   }
 
   /** A connection manager that takes its routes from RDS. */

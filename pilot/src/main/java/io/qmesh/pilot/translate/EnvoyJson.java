@@ -20,6 +20,8 @@ public final class EnvoyJson {
           .add(HttpConnectionManager.getDescriptor())
           .add(Router.getDescriptor())
           .add(HTTPFault.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
           .add(TcpProxy.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())

@@ -1,6 +1,7 @@
 package io.qmesh.pilot.translate;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -14,11 +15,14 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.fabric8.istio.api.api.networking.v1alpha3.CorsPolicyUnmatchedPreflights;
 import io.fabric8.istio.api.api.networking.v1alpha3.Destination;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyBytes;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString;
@@ -27,16 +31,20 @@ import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortGrpcS
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirect;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectDerivePort;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectRedirectPortSelection;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRetry;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRouteDestination;
 import io.fabric8.istio.api.api.networking.v1alpha3.Headers;
 import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
 import io.qmesh.api.Durations;
 import io.qmesh.api.MeshNames;
 import io.qmesh.pilot.model.MeshService;
 import io.qmesh.pilot.model.MeshSnapshot;
+import io.qmesh.pilot.model.StringMatches;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,7 +81,7 @@ final class HttpRoutes {
           route.setName(r.getName());
         }
         if (r.getRedirect() != null) {
-          route.setRedirect(redirect(r.getRedirect()));
+          route.setRedirect(redirect(r.getRedirect(), ctx.port()));
         } else if (r.getDirectResponse() != null) {
           route.setDirectResponse(directResponse(r.getDirectResponse()));
         } else {
@@ -81,6 +89,9 @@ final class HttpRoutes {
         }
         if (r.getFault() != null) {
           route.putTypedPerFilterConfig(Envoy.FAULT, Any.pack(fault(r.getFault())));
+        }
+        if (r.getCorsPolicy() != null && !ctx.proxy().proxyless()) {
+          route.putTypedPerFilterConfig(Envoy.CORS, Any.pack(cors(r.getCorsPolicy())));
         }
         if (r.getRoute().size() == 1) {
           headers(r.getRoute().get(0).getHeaders(), route);
@@ -288,7 +299,34 @@ final class HttpRoutes {
     return out.build();
   }
 
-  private static RedirectAction redirect(HTTPRedirect r) {
+  /**
+   * Istio's corsPolicy: origins as string matchers (the deprecated {@code allowOrigin} as exact
+   * ones), lists joined with commas, {@code maxAge} in seconds, unmatched preflights forwarded
+   * unless {@code IGNORE}.
+   */
+  private static CorsPolicy cors(io.fabric8.istio.api.api.networking.v1alpha3.CorsPolicy c) {
+    CorsPolicy.Builder out = CorsPolicy.newBuilder();
+    for (StringMatch origin : c.getAllowOrigins()) {
+      out.addAllowOriginStringMatch(RouteMatches.string(StringMatches.of(origin)));
+    }
+    for (String origin : c.getAllowOrigin()) {
+      out.addAllowOriginStringMatch(StringMatcher.newBuilder().setExact(origin));
+    }
+    out.setAllowMethods(String.join(",", c.getAllowMethods()));
+    out.setAllowHeaders(String.join(",", c.getAllowHeaders()));
+    out.setExposeHeaders(String.join(",", c.getExposeHeaders()));
+    if (c.getMaxAge() != null) {
+      out.setMaxAge(String.valueOf(Durations.parse(c.getMaxAge()).getSeconds()));
+    }
+    if (c.getAllowCredentials() != null) {
+      out.setAllowCredentials(BoolValue.of(c.getAllowCredentials()));
+    }
+    out.setForwardNotMatchingPreflights(
+        BoolValue.of(c.getUnmatchedPreflights() != CorsPolicyUnmatchedPreflights.IGNORE));
+    return out.build();
+  }
+
+  private static RedirectAction redirect(HTTPRedirect r, int requestPort) {
     RedirectAction.Builder out = RedirectAction.newBuilder();
     if (r.getUri() != null) {
       out.setPathRedirect(r.getUri());
@@ -301,6 +339,11 @@ final class HttpRoutes {
     }
     if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null) {
       out.setPortRedirect(p.getPort().intValue());
+    } else if (r.getRedirectPort() instanceof HTTPRedirectDerivePort d
+        && d.getDerivePort() == HTTPRedirectRedirectPortSelection.FROM_REQUEST_PORT
+        && requestPort > 0) {
+      // Envoy cannot derive it per request, but a route config belongs to one port: Istio's way.
+      out.setPortRedirect(requestPort);
     }
     int code = r.getRedirectCode() == null ? 301 : r.getRedirectCode().intValue();
     out.setResponseCode(

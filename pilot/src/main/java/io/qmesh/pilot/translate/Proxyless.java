@@ -39,7 +39,7 @@ final class Proxyless {
         RouteContext ctx = new RouteContext(mesh, proxy, p.port(), Set.of("mesh"), clusters);
         VirtualHost vh = VirtualHosts.forService(ctx, s, p.port());
         for (String name : names(vh)) {
-          var hcm = Envoy.rdsManager(name, name);
+          var hcm = Envoy.proxylessManager(name);
           listeners.add(
               Listener.newBuilder()
                   .setName(name)

@@ -53,6 +53,15 @@ class ValidatorTest {
                 + "  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v9}\n",
             "WARNING VirtualService default/r: spec.http[0].route[0].destination.subset: subset 'v9' of host reviews.default.svc.cluster.local is not defined by any DestinationRule"),
         Arguments.of(
+            vs + route + "    fault: {abort: {httpStatus: 503}}\n    retries: {attempts: 2}\n",
+            "WARNING VirtualService default/r: spec.http[0].retries: the route injects faults and retries them: clients see the faults only when every attempt fails"),
+        Arguments.of(
+            vs + route + "    timeout: 1s\n    retries: {attempts: 2, perTryTimeout: 2s}\n",
+            "WARNING VirtualService default/r: spec.http[0].timeout: timeout 1s is not longer than retries.perTryTimeout 2s: no retry can happen before the route times out"),
+        Arguments.of(
+            vs + route + "    corsPolicy: {maxAge: 1 day}\n",
+            "ERROR VirtualService default/r: spec.http[0].corsPolicy.maxAge: '1 day' is not a duration (write e.g. 500ms, 2s, 1.5s, 1m)"),
+        Arguments.of(
             dr + "  subsets:\n  - {name: v1}\n",
             "ERROR DestinationRule default/r: spec.host: required"),
         Arguments.of(
@@ -98,7 +107,7 @@ class ValidatorTest {
 
   static Stream<String> valid() {
     return Stream.of(
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - headers: {end-user: {exact: jason}}\n      uri: {regex: '/api/.*'}\n    route:\n    - destination: {host: reviews}\n    timeout: 0.5s\n    retries: {attempts: 3, perTryTimeout: 2s, retryOn: '5xx,503'}\n    fault: {delay: {fixedDelay: 7s, percentage: {value: 100}}}\n",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - headers: {end-user: {exact: jason}}\n      uri: {regex: '/api/.*'}\n    route:\n    - destination: {host: reviews}\n    timeout: 5s\n    retries: {attempts: 3, perTryTimeout: 2s, retryOn: '5xx,503'}\n  - route:\n    - destination: {host: reviews}\n    fault: {delay: {fixedDelay: 7s, percentage: {value: 100}}}\n    retries: {attempts: 0}\n    corsPolicy: {allowOrigins: [{regex: 'https://.*'}], maxAge: 24h}\n",
         "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: reviews\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}\n    connectionPool: {tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}}\n    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}\n");
   }
 }

@@ -30,6 +30,10 @@ class GoldenRoutesTest {
           .usingTypeRegistry(
               JsonFormat.TypeRegistry.newBuilder()
                   .add(HTTPFault.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy
+                          .getDescriptor())
                   .add(PreviousHostsPredicate.getDescriptor())
                   .add(
                       io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
