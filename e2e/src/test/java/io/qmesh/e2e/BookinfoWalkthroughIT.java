@@ -61,6 +61,8 @@ class BookinfoWalkthroughIT {
 
   private static final Pattern SERVED_BY = Pattern.compile("Reviews served by:</dt><u>([^<]+)</u>");
   private static final String PRODUCT_PAGE = "http://127.0.0.1:8080/productpage";
+  private static final String REVIEWS_UNAVAILABLE =
+      "Sorry, product reviews are currently unavailable for this book.";
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<Long> PIDS = new ArrayList<>();
@@ -118,7 +120,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(1)
+  @Order(10)
   void theMeshIsUpAndSynced() throws Exception {
     Qmesh.Result status = qmesh.run("status", "-o", "json");
     assertThat(status.code()).as(status.output()).isZero();
@@ -155,7 +157,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(2)
+  @Order(20)
   void productPageThroughTheIngressAndFromInsideRatings() throws Exception {
     assertThat(productPage(null))
         .contains("<title>Simple Bookstore App</title>")
@@ -170,14 +172,14 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(3)
+  @Order(30)
   void withoutRulesReviewsSpreadsOverItsThreeVersions() throws Exception {
     assertThat(servedBy(60, null).keySet())
         .containsExactlyInAnyOrder("reviews-v1", "reviews-v2", "reviews-v3");
   }
 
   @Test
-  @Order(4)
+  @Order(40)
   void allV1PinsReviewsV1() throws Exception {
     apply("destination-rule-all.yaml");
     apply("virtual-service-all-v1.yaml");
@@ -193,7 +195,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(5)
+  @Order(50)
   void v2AndV3HalfAndHalf() throws Exception {
     apply("virtual-service-reviews-v2-v3.yaml");
     awaitNo("reviews-v1");
@@ -204,7 +206,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(6)
+  @Order(60)
   void jasonSeesV2AndEveryoneElseV1() throws Exception {
     apply("virtual-service-reviews-test-v2.yaml");
     String jason = login("jason");
@@ -219,7 +221,133 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(7)
+  @Order(61)
+  void aDelayForJasonOnRatingsTimesOutProductpagesCallsToReviews() throws Exception {
+    // Istio's fault-injection task: all-v1 and test-v2 are in force (jason reaches reviews-v2,
+    // which calls ratings); ratings now waits 7 s for jason. productpage gives reviews 3 s and one
+    // retry, so jason's page says reviews are unavailable after about 6 s.
+    apply("virtual-service-ratings-test-delay.yaml");
+    String jason = login("jason");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> productPage(jason).contains(REVIEWS_UNAVAILABLE));
+    long start = System.nanoTime();
+    String page = productPage(jason);
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(page).contains(REVIEWS_UNAVAILABLE);
+    assertThat(tookMs).isBetween(5_000L, 9_000L);
+
+    start = System.nanoTime();
+    String other = productPage(null);
+    assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000L);
+    assertThat(other).doesNotContain(REVIEWS_UNAVAILABLE).contains("Reviews served by");
+  }
+
+  @Test
+  @Order(62)
+  void anAbortForJasonOnRatingsShowsRatingsUnavailable() throws Exception {
+    apply("virtual-service-ratings-test-abort.yaml");
+    String jason = login("jason");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> productPage(jason).contains("Ratings service is currently unavailable"));
+    assertThat(productPage(jason)).contains("reviews-v2");
+    assertThat(productPage(null))
+        .doesNotContain("Ratings service is currently unavailable")
+        .contains("Reviews served by");
+  }
+
+  @Test
+  @Order(63)
+  void anAbortOnDetailsShowsDetailsUnavailable() throws Exception {
+    apply("fault-injection-details-v1.yaml");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                productPage(null)
+                    .contains("Sorry, product details are currently unavailable for this book."));
+    // Back to the walkthrough's rules: details without the fault, its subsets from
+    // destination-rule-all.
+    apply("virtual-service-all-v1.yaml");
+    apply("destination-rule-all.yaml");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !productPage(null).contains("product details are currently unavailable"));
+  }
+
+  @Test
+  @Order(64)
+  void aRouteTimeoutOnReviewsCutsASlowRatingsCall() throws Exception {
+    // Istio's request-timeouts task: reviews-v2 (which calls ratings), ratings delayed 2 s, then
+    // a 0.5 s timeout on reviews: productpage gets 504s fast and answers in about 1 s.
+    String routes =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - route:
+            - destination: {host: reviews, subset: v2}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: ratings
+        spec:
+          hosts: [ratings]
+          http:
+          - fault:
+              delay:
+                percentage: {value: 100}
+                fixedDelay: 2s
+            route:
+            - destination: {host: ratings, subset: v1}
+        """;
+    Qmesh.Result applied = qmesh.input(routes, "apply", "-f", "-");
+    assertThat(applied.code()).as(applied.output()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              long start = System.nanoTime();
+              String page = productPage(null);
+              return page.contains("reviews-v2") && System.nanoTime() - start > 1_900_000_000L;
+            });
+
+    String timeout =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - route:
+            - destination: {host: reviews, subset: v2}
+            timeout: 0.5s
+        """;
+    applied = qmesh.input(timeout, "apply", "-f", "-");
+    assertThat(applied.code()).as(applied.output()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> productPage(null).contains(REVIEWS_UNAVAILABLE));
+    long start = System.nanoTime();
+    String page = productPage(null);
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(page).contains(REVIEWS_UNAVAILABLE);
+    assertThat(tookMs).isLessThan(1_500L);
+
+    apply("virtual-service-all-v1.yaml");
+    awaitOnly("reviews-v1");
+  }
+
+  @Test
+  @Order(70)
   void weightedShiftsLandWithinTenPoints() throws Exception {
     apply("virtual-service-reviews-90-10.yaml");
     awaitSeen("reviews-v2");
@@ -254,7 +382,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(8)
+  @Order(80)
   void aRefusedApplyNamesTheFieldAndChangesNothing() throws Exception {
     String bad =
         """
@@ -276,7 +404,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(9)
+  @Order(90)
   void deletingTheRulesRestoresTheDefaultSpread() throws Exception {
     Qmesh.Result del =
         qmesh.run(
@@ -299,7 +427,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(10)
+  @Order(100)
   void yourOwnServiceJoinsTheMeshWithQmeshRun() throws Exception {
     for (String v : List.of("v1", "v2")) {
       Qmesh.Result run = runEcho("echo-" + v, "echo", v, "http", "8080");
@@ -353,7 +481,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(11)
+  @Order(110)
   void grpcCrossesTheSidecarsOverHttp2() throws Exception {
     Qmesh.Result run = runEcho("echo-grpc-v1", "echo-grpc", "v1", "grpc", "7070");
     assertThat(run.code()).as(run.output()).isZero();
@@ -453,7 +581,7 @@ class BookinfoWalkthroughIT {
           .build();
 
   @Test
-  @Order(12)
+  @Order(120)
   void tcpCrossesTheSidecarsThroughAConnectTunnel() throws Exception {
     Qmesh.Result run = runEcho("echo-tcp-v1", "echo-tcp", "v1", "tcp", "9090");
     assertThat(run.code()).as(run.output()).isZero();
@@ -486,7 +614,7 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
-  @Order(13)
+  @Order(130)
   void webSocketsCrossTheSidecars() throws Exception {
     // echo-v1 (from qmesh run, above) echoes WebSocket frames; a JDK client inside productpage-v1
     // reaches it through productpage's sidecar.
@@ -521,6 +649,117 @@ class BookinfoWalkthroughIT {
     ws.sendText("hello through two sidecars", true);
     assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello through two sidecars");
     ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @Order(140)
+  void retriesAndOutlierDetectionHideAnEndpointThatDies() throws Exception {
+    for (int i = 1; i <= 3; i++) {
+      Qmesh.Result run = runEcho("echo-r" + i, "echo-r", "v1", "http", "8080");
+      assertThat(run.code()).as(run.output()).isZero();
+    }
+    String policy =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: echo-r
+        spec:
+          host: echo-r
+          trafficPolicy:
+            outlierDetection:
+              consecutive5xxErrors: 2
+              interval: 1s
+              baseEjectionTime: 60s
+              maxEjectionPercent: 50
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: echo-r
+        spec:
+          hosts: [echo-r]
+          http:
+          - route:
+            - destination: {host: echo-r}
+            retries:
+              attempts: 3
+              perTryTimeout: 2s
+              retryOn: 5xx,reset,connect-failure
+        """;
+    Qmesh.Result applied = qmesh.input(policy, "apply", "-f", "-");
+    assertThat(applied.code()).as(applied.output()).isZero();
+    // The client: this JVM as an app of ratings-v1, its sidecar as the HTTP proxy.
+    HttpClient client =
+        HttpClient.newBuilder()
+            .proxy(
+                java.net.ProxySelector.of(
+                    new java.net.InetSocketAddress("127.0.0.1", outboundPort("ratings-v1"))))
+            .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://echo-r:8080/"))
+            .timeout(Duration.ofSeconds(10))
+            .build();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              Set<String> seen = new java.util.HashSet<>();
+              for (int i = 0; i < 30; i++) {
+                Matcher m =
+                    Pattern.compile("Hostname=(\\S+)")
+                        .matcher(client.send(request, HttpResponse.BodyHandlers.ofString()).body());
+                seen.add(m.find() ? m.group(1) : "?");
+              }
+              return seen.size() == 3;
+            });
+    long victim = -1;
+    int victimInbound = -1;
+    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
+      if (c.path("name").asText().equals("echo-r2")) {
+        victim = c.path("pid").asLong();
+      }
+      if (c.path("name").asText().equals("echo-r2-sidecar")) {
+        victimInbound = c.path("ports").path("inbound").asInt();
+      }
+    }
+    assertThat(victim).isPositive();
+    assertThat(victimInbound).isPositive();
+
+    // 200 requests a second for 10 s; echo-r2's app is killed (its sidecar stays) after 3 s.
+    List<java.util.concurrent.CompletableFuture<Integer>> results = new ArrayList<>();
+    long start = System.nanoTime();
+    boolean killed = false;
+    for (int i = 0; i < 2000; i++) {
+      long due = start + i * 5_000_000L;
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      }
+      if (!killed && i == 600) {
+        ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+        killed = true;
+      }
+      results.add(
+          client
+              .sendAsync(request, HttpResponse.BodyHandlers.discarding())
+              .thenApply(HttpResponse::statusCode)
+              .exceptionally(e -> 0));
+    }
+    Map<Integer, Integer> statuses = new TreeMap<>();
+    for (var r : results) {
+      statuses.merge(r.get(30, java.util.concurrent.TimeUnit.SECONDS), 1, Integer::sum);
+    }
+    int ok = statuses.getOrDefault(200, 0);
+    assertThat(100.0 * ok / results.size()).as("statuses " + statuses).isGreaterThanOrEqualTo(99.9);
+
+    String endpoints = qmesh.run("proxy-config", "endpoints", "ratings-v1").output();
+    assertThat(endpoints)
+        .containsPattern(
+            "127\\.0\\.0\\.1:"
+                + victimInbound
+                + "\\s+HEALTHY\\s+FAILED\\s+outbound\\|8080\\|\\|echo-r\\.default");
+    assertThat(qmesh.run("analyze").output()).doesNotContain("echo-r");
   }
 
   /**

@@ -390,7 +390,10 @@ final class Exchange {
   }
 
   private void retryLater() {
-    in.pause();
+    if (!requestEnded) {
+      // Vert.x refuses to pause a request it has read to the end.
+      in.pause();
+    }
     proxy.stats().retry();
     long wait = retry.backoffMillis(attempts, ThreadLocalRandom.current());
     if (wait <= 0) {

@@ -58,6 +58,15 @@ public final class XdsClient implements AutoCloseable {
   private volatile boolean connected;
   private volatile boolean closed;
 
+  /** Runs on the client's executor; nothing once it is shut down (the proxy is stopping). */
+  private void later(Runnable r) {
+    try {
+      exec.execute(r);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      // The stream ended because the proxy is shutting down: nothing to reconnect.
+    }
+  }
+
   /**
    * @param applier applies a candidate set of resources and returns null, or the reason it was
    *     refused; called on {@code exec}'s thread only
@@ -120,12 +129,12 @@ public final class XdsClient implements AutoCloseable {
 
                   @Override
                   public void onError(Throwable t) {
-                    exec.execute(() -> lost(t.toString()));
+                    later(() -> lost(t.toString()));
                   }
 
                   @Override
                   public void onCompleted() {
-                    exec.execute(() -> lost("stream closed by pilot"));
+                    later(() -> lost("stream closed by pilot"));
                   }
                 });
     // Ask again for what we hold, at the versions we hold: pilot answers only what changed.

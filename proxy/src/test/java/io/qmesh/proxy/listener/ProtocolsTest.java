@@ -62,6 +62,9 @@ import org.junit.jupiter.api.Test;
  */
 class ProtocolsTest {
 
+  private static final java.util.concurrent.atomic.AtomicInteger FLAKY =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private static final MethodDescriptor.Marshaller<byte[]> BYTES =
       new MethodDescriptor.Marshaller<>() {
         @Override
@@ -151,7 +154,11 @@ class ProtocolsTest {
                         ServerCalls.asyncUnaryCall(
                             (byte[] req, StreamObserver<byte[]> out) -> {
                               String text = new String(req, StandardCharsets.UTF_8);
-                              if (text.equals("missing")) {
+                              if (text.equals("down")
+                                  || (text.equals("flaky") && FLAKY.getAndIncrement() % 2 == 0)) {
+                                out.onError(
+                                    Status.UNAVAILABLE.withDescription("try again").asException());
+                              } else if (text.equals("missing")) {
                                 out.onError(
                                     Status.NOT_FOUND
                                         .withDescription("no such thing")
@@ -197,7 +204,7 @@ class ProtocolsTest {
             new XdsResources(
                 Map.of("0.0.0.0_9090", tcpListener(9090, "tcp-echo")),
                 Map.of(
-                    "7070", routes("7070", "grpc", "grpc-echo"),
+                    "7070", TestXds.withIstioRetries(routes("7070", "grpc", "grpc-echo")),
                     "8080", routes("8080", "web", "h2-web"),
                     "9080", routes("9080", "downstream", "same-as-downstream")),
                 Map.of(
@@ -311,6 +318,31 @@ class ProtocolsTest {
               e -> {
                 assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
                 assertThat(e.getStatus().getDescription()).isEqualTo("no such thing");
+              });
+
+      // Istio's default retries: an UNAVAILABLE answer is tried again (the body replayed), and
+      // when every try fails the last status reaches the client.
+      assertThat(
+              new String(
+                  ClientCalls.blockingUnaryCall(
+                      channel,
+                      UNARY,
+                      CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                      "flaky".getBytes(StandardCharsets.UTF_8)),
+                  StandardCharsets.UTF_8))
+          .isEqualTo("echo flaky");
+      assertThatThrownBy(
+              () ->
+                  ClientCalls.blockingUnaryCall(
+                      channel,
+                      UNARY,
+                      CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                      "down".getBytes(StandardCharsets.UTF_8)))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                assertThat(e.getStatus().getDescription()).isEqualTo("try again");
               });
 
       assertThatThrownBy(

@@ -69,6 +69,29 @@ final class TestXds {
         .build();
   }
 
+  /**
+   * The route config with Istio's default retry policy on every route, as pilot writes it: two
+   * retries on connect-failure, refused-stream, unavailable and cancelled, on other hosts.
+   */
+  static RouteConfiguration withIstioRetries(RouteConfiguration rc) {
+    RouteConfiguration.Builder b = rc.toBuilder();
+    for (VirtualHost.Builder vh : b.getVirtualHostsBuilderList()) {
+      for (Route.Builder r : vh.getRoutesBuilderList()) {
+        r.getRouteBuilder()
+            .setRetryPolicy(
+                io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder()
+                    .setRetryOn("connect-failure,refused-stream,unavailable,cancelled")
+                    .setNumRetries(com.google.protobuf.UInt32Value.of(2))
+                    .addRetryHostPredicate(
+                        io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate
+                            .newBuilder()
+                            .setName("envoy.retry_host_predicates.previous_hosts"))
+                    .setHostSelectionRetryMaxAttempts(5));
+      }
+    }
+    return b.build();
+  }
+
   /** Listener {@code 0.0.0.0_<port>} with one network filter. */
   static Listener.Builder listener(int port, String filter, Message config) {
     return Listener.newBuilder()
