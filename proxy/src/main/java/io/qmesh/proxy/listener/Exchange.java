@@ -64,7 +64,7 @@ final class Exchange {
   private final List<Mirror> mirrors;
   private final boolean chunked;
 
-  /** The body so far, while it can still be replayed; null when not kept or past the limit. */
+  /** The body so far, while it can still be replayed; null until a chunk comes, or when lost. */
   private List<Buffer> body;
 
   private int bodyBytes;
@@ -154,7 +154,6 @@ final class Exchange {
                 || in.version() == HttpVersion.HTTP_2
                 || in.headers().contains("transfer-encoding"));
     boolean replayable = (retry != null && retry.numRetries() > 0) || !mirrors.isEmpty();
-    this.body = replayable ? new ArrayList<>(2) : null;
     this.bodyLost = !replayable;
   }
 
@@ -182,7 +181,10 @@ final class Exchange {
 
   private void chunk(Buffer data) {
     bodyBytes += data.length();
-    if (body != null) {
+    if (!bodyLost) {
+      if (body == null) {
+        body = new ArrayList<>(2);
+      }
       if (bodyBytes > BUFFER_LIMIT) {
         body = null;
         bodyLost = true;
@@ -211,7 +213,9 @@ final class Exchange {
     }
     if (!mirrors.isEmpty() && !bodyLost) {
       Buffer whole = Buffer.buffer(bodyBytes);
-      body.forEach(whole::appendBuffer);
+      if (body != null) {
+        body.forEach(whole::appendBuffer);
+      }
       for (Mirror m : mirrors) {
         shadow(m, whole);
       }
