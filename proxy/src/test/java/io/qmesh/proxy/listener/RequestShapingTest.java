@@ -370,20 +370,23 @@ class RequestShapingTest {
                 .build()));
   }
 
+  private HttpResponse<String> preflight(String origin) throws Exception {
+    return b.send(
+        "OPTIONS",
+        "app:9080",
+        "/",
+        null,
+        "origin",
+        origin,
+        "access-control-request-method",
+        "POST");
+  }
+
   @Test
   void corsPreflightsFromAnAllowedOriginAreAnsweredByTheProxy() throws Exception {
     use(withCors(prefix("/").setRoute(toApp()), true));
 
-    HttpResponse<String> pre =
-        b.send(
-            "OPTIONS",
-            "app:9080",
-            "/",
-            null,
-            "origin",
-            "https://a.test",
-            "access-control-request-method",
-            "POST");
+    HttpResponse<String> pre = preflight("https://a.test");
 
     assertThat(pre.statusCode()).isEqualTo(200);
     assertThat(pre.headers().firstValue("access-control-allow-origin")).hasValue("https://a.test");
@@ -404,15 +407,7 @@ class RequestShapingTest {
 
     // An unmatched preflight is forwarded to the app (Istio's default, unmatchedPreflights
     // FORWARD).
-    b.send(
-        "OPTIONS",
-        "app:9080",
-        "/",
-        null,
-        "origin",
-        "https://evil.example",
-        "access-control-request-method",
-        "POST");
+    preflight("https://evil.example");
     assertThat(b.received).extracting(Backends.Received::method).contains("OPTIONS");
   }
 
@@ -420,16 +415,7 @@ class RequestShapingTest {
   void unmatchedPreflightsAreNotForwardedWhenThePolicySaysIgnore() throws Exception {
     use(withCors(prefix("/").setRoute(toApp()), false));
 
-    HttpResponse<String> pre =
-        b.send(
-            "OPTIONS",
-            "app:9080",
-            "/",
-            null,
-            "origin",
-            "https://evil.example",
-            "access-control-request-method",
-            "POST");
+    HttpResponse<String> pre = preflight("https://evil.example");
 
     assertThat(pre.statusCode()).isEqualTo(200);
     assertThat(pre.headers().firstValue("access-control-allow-origin")).isEmpty();
