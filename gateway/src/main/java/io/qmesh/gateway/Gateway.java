@@ -6,6 +6,8 @@ import io.qmesh.proxy.HealthServer;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.listener.ListenerManager;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
 import io.qmesh.proxy.xds.Nodes;
 import io.qmesh.proxy.xds.XdsClient;
 import io.qmesh.proxy.xds.XdsResources;
@@ -72,7 +74,19 @@ public class Gateway {
                 + ".svc.cluster.local",
             c.workload(),
             md);
-    listeners = new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry));
+    // A gateway reports Istio's metrics as the source of the requests it forwards, as Istio's do.
+    IstioMetrics metrics =
+        new IstioMetrics(
+            registry,
+            IstioMetrics.Reporter.SOURCE,
+            Peer.of(
+                c.workload(),
+                c.namespace(),
+                Nodes.labels("qmesh.gateway.labels", c.labels()),
+                Peer.DEFAULT_CLUSTER),
+            node.getId());
+    listeners =
+        new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry), metrics);
     HealthServer.listen(vertx, c.listenHost(), c.healthPort(), this::ready)
         .toCompletionStage()
         .toCompletableFuture()

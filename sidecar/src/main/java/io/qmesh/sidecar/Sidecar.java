@@ -7,6 +7,8 @@ import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.listener.HttpProxy;
 import io.qmesh.proxy.listener.TcpProxy;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
 import io.qmesh.proxy.xds.XdsClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -57,7 +59,11 @@ public class Sidecar {
     node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
 
     List<String> bound = new ArrayList<>();
-    HttpProxy outbound = HttpProxy.outbound(vertx, config::get, stats);
+    Peer self = Peer.of(c.workload(), c.namespace(), labels, Peer.DEFAULT_CLUSTER);
+    HttpProxy outbound =
+        HttpProxy.outbound(vertx, config::get, stats)
+            .reporting(
+                new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId()));
     httpListeners.add(outbound);
     listen(
         outbound.listen(c.outboundHost(), c.outboundPort()),
@@ -74,7 +80,11 @@ public class Sidecar {
             new TcpProxy(vertx, config::get, cluster, stats)
                 .listen(c.inboundHost(), p.listenPort());
       } else {
-        HttpProxy http = HttpProxy.withRoutes(vertx, config::get, cluster, stats);
+        HttpProxy http =
+            HttpProxy.withRoutes(vertx, config::get, cluster, stats)
+                .reporting(
+                    new IstioMetrics(
+                        registry, IstioMetrics.Reporter.DESTINATION, self, node.getId()));
         httpListeners.add(http);
         listening = http.listen(c.inboundHost(), p.listenPort());
       }

@@ -85,6 +85,16 @@ class SidecarIT {
         .containsPattern("envoy_http_downstream_rq_total [1-9]")
         .contains("envoy_http_downstream_rq_xx_total{envoy_response_code_class=\"2\"")
         .contains("envoy_http_downstream_rq_active");
+    // Istio's standard metrics, as Prometheus scrapes them, with the destination's workload
+    // learned from the answers' peer metadata.
+    assertThat(stats.body())
+        .containsPattern(
+            "istio_requests_total\\{[^}]*destination_service=\"echo.default.svc.cluster.local\""
+                + "[^}]*destination_workload=\"echo-v[12]\"[^}]*reporter=\"source\"[^}]*"
+                + "source_workload=\"client\"[^}]*\\} [1-9]")
+        .containsPattern("istio_request_duration_milliseconds_bucket\\{[^}]*le=\"0.5\"")
+        .containsPattern("istio_request_duration_milliseconds_bucket\\{[^}]*le=\"3600000.0\"")
+        .contains("istio_response_bytes_sum{");
     assertThat(mesh.get(clientAdmin, "/clusters").body())
         .containsPattern(
             "outbound\\|9080\\|\\|echo.default.svc.cluster.local::127.0.0.1:\\d+::health_flags::healthy");

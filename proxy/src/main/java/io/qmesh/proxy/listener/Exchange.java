@@ -7,6 +7,8 @@ import io.qmesh.proxy.route.CompiledRoute;
 import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.Mirror;
 import io.qmesh.proxy.route.Retry;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -63,6 +65,7 @@ final class Exchange {
   private final String upstreamAuthority;
   private final List<Mirror> mirrors;
   private final boolean chunked;
+  private final IstioMetrics metrics;
 
   /** The body so far, while it can still be replayed; null until a chunk comes, or when lost. */
   private List<Buffer> body;
@@ -130,6 +133,10 @@ final class Exchange {
                 headers.add(h.getKey(), h.getValue());
               }
             });
+    this.metrics = proxy.metrics();
+    if (metrics != null) {
+      exchangePeers(headers, view);
+    }
     if (route != null) {
       route.requestHeaders().apply(headers);
     }
@@ -155,6 +162,40 @@ final class Exchange {
                 || in.headers().contains("transfer-encoding"));
     boolean replayable = (retry != null && retry.numRetries() > 0) || !mirrors.isEmpty();
     this.bodyLost = !replayable;
+  }
+
+  /**
+   * Istio's metadata exchange on the request, and the destination service the metrics name: a
+   * source sends its metadata (not to passthrough destinations, outside the mesh) and names the
+   * cluster's service; a destination takes the source's metadata off the request and names the
+   * service the request's host is (a short name within its own namespace).
+   */
+  private void exchangePeers(MultiMap headers, HttpRequestView view) {
+    String name = cluster.cluster().getName();
+    if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
+      String[] parts = name.split("\\|", -1);
+      finish.service = parts.length == 4 ? parts[3] : null;
+      if (cluster.cluster().getType()
+          != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
+        headers.set(Peer.HEADER, metrics.selfHeader());
+        headers.set(Peer.ID_HEADER, metrics.nodeId());
+      }
+    } else {
+      finish.peer = Peer.decode(headers.get(Peer.HEADER));
+      headers.remove(Peer.HEADER);
+      headers.remove(Peer.ID_HEADER);
+      String host = view.authority();
+      int colon = host.lastIndexOf(':');
+      if (colon > 0 && host.indexOf(']') < colon) {
+        host = host.substring(0, colon);
+      }
+      finish.service =
+          host.isEmpty()
+              ? null
+              : host.indexOf('.') < 0
+                  ? host + "." + metrics.self().namespace() + ".svc.cluster.local"
+                  : host;
+    }
   }
 
   private static List<Mirror> chosenMirrors(List<Mirror> all) {
@@ -346,7 +387,7 @@ final class Exchange {
         return;
       }
       if (attempts > 1) {
-        proxy.stats().flag(ResponseFlag.URX);
+        finish.flag(ResponseFlag.URX);
       }
     }
     relay(resp);
@@ -366,7 +407,7 @@ final class Exchange {
         return;
       }
       if (attempts > 1) {
-        proxy.stats().flag(ResponseFlag.URX);
+        finish.flag(ResponseFlag.URX);
       }
     }
     giveUp(failure == Retry.Failure.PER_TRY_TIMEOUT ? ResponseFlag.UT : ResponseFlag.UF);
@@ -433,7 +474,7 @@ final class Exchange {
   /** No (more) attempts: answers with the flag's status, unless the response has begun. */
   private void giveUp(ResponseFlag flag) {
     done = true;
-    proxy.fail(in, flag);
+    proxy.fail(in, flag, finish);
   }
 
   /** Stops everything: the route's timeout passed or the client went away. */
@@ -470,6 +511,17 @@ final class Exchange {
                 headers.add(e.getKey(), e.getValue());
               }
             });
+    if (metrics != null) {
+      if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
+        finish.peer = Peer.decode(headers.get(Peer.HEADER));
+        headers.remove(Peer.HEADER);
+        headers.remove(Peer.ID_HEADER);
+      } else {
+        headers.set(Peer.HEADER, metrics.selfHeader());
+        headers.set(Peer.ID_HEADER, metrics.nodeId());
+      }
+      finish.grpcStatus = resp.getHeader("grpc-status");
+    }
     clusterResponseHeaders.apply(headers);
     if (route != null) {
       route.responseHeaders().apply(headers);

@@ -11,6 +11,8 @@ import io.qmesh.proxy.route.Fault;
 import io.qmesh.proxy.route.HashPolicy;
 import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -84,6 +86,7 @@ public final class HttpProxy {
   private final NetClient tcp;
   private final ProxyStats stats;
   private volatile int listenPort;
+  private volatile IstioMetrics metrics;
   private volatile boolean draining;
 
   private HttpProxy(
@@ -137,6 +140,20 @@ public final class HttpProxy {
   }
 
   /**
+   * Reports Istio's standard metrics for the requests of this listener, and exchanges peer metadata
+   * as the metrics' reporter does (a source adds its own to requests and reads the destination's
+   * from answers; a destination the other way round). Call before {@link #listen}.
+   */
+  public HttpProxy reporting(IstioMetrics metrics) {
+    this.metrics = metrics;
+    return this;
+  }
+
+  IstioMetrics metrics() {
+    return metrics;
+  }
+
+  /**
    * Starts draining: responses from now on ask HTTP/1.1 clients to close their connection (HTTP/2
    * clients get GOAWAY when the listener closes), and the future completes once no request is in
    * flight, or after {@code max}. The caller then closes the listener.
@@ -171,7 +188,7 @@ public final class HttpProxy {
 
   private void handle(HttpServerRequest in) {
     stats.started();
-    Finish finish = new Finish(this, in.response());
+    Finish finish = new Finish(this, in);
     in.response().endHandler(finish).closeHandler(finish);
     if (draining && in.version() != HttpVersion.HTTP_2) {
       in.response().putHeader("connection", "close");
@@ -190,7 +207,7 @@ public final class HttpProxy {
     }
     var matched = table == null ? null : table.match(view).orElse(null);
     if (matched == null) {
-      fail(in, ResponseFlag.NR);
+      fail(in, ResponseFlag.NR, finish);
       return;
     }
     CompiledRoute route = matched.route();
@@ -200,7 +217,7 @@ public final class HttpProxy {
     Fault fault = route.fault();
     if (fault != null && fault.delays(ThreadLocalRandom.current())) {
       // Envoy's fault filter: the delay first, then the abort, then the router.
-      stats.flag(ResponseFlag.DI);
+      finish.flag(ResponseFlag.DI);
       in.pause();
       finish.timer =
           vertx.setTimer(
@@ -302,7 +319,7 @@ public final class HttpProxy {
    * carry it, as Envoy answers.
    */
   private void abort(HttpServerRequest in, Fault fault, Finish finish) {
-    stats.flag(ResponseFlag.FI);
+    finish.flag(ResponseFlag.FI);
     var response = in.response().setStatusCode(fault.abortStatus());
     finish.corsHeaders(response.headers());
     if (fault.grpcStatus() != Fault.NO_GRPC) {
@@ -332,7 +349,7 @@ public final class HttpProxy {
       Finish finish) {
     ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(clusterName);
     if (cluster == null) {
-      fail(in, ResponseFlag.NC);
+      fail(in, ResponseFlag.NC, finish);
       return;
     }
     HashPolicy hashPolicy = route == null ? null : route.hashPolicy();
@@ -345,7 +362,7 @@ public final class HttpProxy {
     if (cluster.cluster().getType() == Cluster.DiscoveryType.ORIGINAL_DST) {
       UpstreamHost target = originalDestination(view);
       if (target == null) {
-        fail(in, ResponseFlag.UH);
+        fail(in, ResponseFlag.UH, finish);
         return;
       }
       cluster = cluster.withOnly(target);
@@ -353,7 +370,7 @@ public final class HttpProxy {
     if (isWebSocket(in)) {
       UpstreamHost host = cluster.balancer().choose(hash);
       if (host == null) {
-        fail(in, ResponseFlag.UH);
+        fail(in, ResponseFlag.UH, finish);
         return;
       }
       webSocket(in, view, host);
@@ -665,8 +682,20 @@ public final class HttpProxy {
    */
   static final class Finish implements io.vertx.core.Handler<Void> {
     private final HttpProxy proxy;
+    private final HttpServerRequest request;
     private final io.vertx.core.http.HttpServerResponse response;
+    private final long start = System.nanoTime();
     boolean done;
+
+    /** Envoy's response flags of this request ({@code -} for none), for the Istio metrics. */
+    String flags = "-";
+
+    /** The other side, the destination service and the gRPC status, for the Istio metrics. */
+    Peer peer = Peer.UNKNOWN;
+
+    String service;
+    String grpcStatus;
+
     long timer = -1;
     Exchange exchange;
     io.vertx.core.http.HttpClientRequest upstream;
@@ -676,9 +705,16 @@ public final class HttpProxy {
 
     String origin;
 
-    Finish(HttpProxy proxy, io.vertx.core.http.HttpServerResponse response) {
+    Finish(HttpProxy proxy, HttpServerRequest request) {
       this.proxy = proxy;
-      this.response = response;
+      this.request = request;
+      this.response = request.response();
+    }
+
+    /** Counts the flag and keeps it for this request's metrics. */
+    void flag(ResponseFlag f) {
+      proxy.stats.flag(f);
+      flags = flags.equals("-") ? f.name() : flags + "," + f.name();
     }
 
     @Override
@@ -687,7 +723,25 @@ public final class HttpProxy {
         return;
       }
       done = true;
-      proxy.stats.finished(response.ended() ? response.getStatusCode() : 0);
+      int status = response.ended() ? response.getStatusCode() : 0;
+      proxy.stats.finished(status);
+      IstioMetrics metrics = proxy.metrics;
+      if (metrics != null) {
+        String contentType = request.getHeader("content-type");
+        boolean grpc = contentType != null && contentType.startsWith("application/grpc");
+        metrics.record(
+            peer,
+            service,
+            grpc,
+            status,
+            grpc
+                ? (grpcStatus == null ? response.trailers().get("grpc-status") : grpcStatus)
+                : null,
+            flags,
+            (System.nanoTime() - start) / 1e6,
+            request.bytesRead(),
+            response.bytesWritten());
+      }
       if (timer >= 0) {
         proxy.vertx.cancelTimer(timer);
       }
@@ -705,7 +759,7 @@ public final class HttpProxy {
       if (exchange != null) {
         exchange.cancel();
       }
-      proxy.fail(in, ResponseFlag.UT);
+      proxy.fail(in, ResponseFlag.UT, this);
     }
 
     /** Adds the CORS response headers when an allowed origin asked. */
@@ -724,7 +778,16 @@ public final class HttpProxy {
   }
 
   void fail(HttpServerRequest in, ResponseFlag flag) {
-    stats.flag(flag);
+    fail(in, flag, null);
+  }
+
+  /** Answers with the flag's status and message; {@code finish}, when given, records the flag. */
+  void fail(HttpServerRequest in, ResponseFlag flag, Finish finish) {
+    if (finish != null) {
+      finish.flag(flag);
+    } else {
+      stats.flag(flag);
+    }
     if (in.response().ended() || in.response().headWritten()) {
       in.response().reset();
       return;

@@ -38,16 +38,28 @@ public final class ListenerManager {
   private final String host;
   private final Map<Integer, Bound> bound = new HashMap<>();
   private final ProxyStats stats;
+  private final io.qmesh.proxy.telemetry.IstioMetrics metrics;
 
   public ListenerManager(Vertx vertx, Supplier<ProxyConfig> config, String host) {
     this(vertx, config, host, ProxyStats.unregistered());
   }
 
   public ListenerManager(Vertx vertx, Supplier<ProxyConfig> config, String host, ProxyStats stats) {
+    this(vertx, config, host, stats, null);
+  }
+
+  /** Listeners that report Istio's metrics with {@code metrics} (null: none). */
+  public ListenerManager(
+      Vertx vertx,
+      Supplier<ProxyConfig> config,
+      String host,
+      ProxyStats stats,
+      io.qmesh.proxy.telemetry.IstioMetrics metrics) {
     this.vertx = vertx;
     this.config = config;
     this.host = host;
     this.stats = stats;
+    this.metrics = metrics;
   }
 
   /** Drains every bound listener (see {@link HttpProxy#drain}). */
@@ -87,7 +99,8 @@ public final class ListenerManager {
         bound.remove(e.getKey());
       }
       try {
-        HttpProxy proxy = HttpProxy.withRoutes(vertx, config, e.getValue(), stats);
+        HttpProxy proxy =
+            HttpProxy.withRoutes(vertx, config, e.getValue(), stats).reporting(metrics);
         HttpServer server =
             proxy
                 .listen(host, e.getKey())

@@ -47,7 +47,7 @@ final class Backends implements AutoCloseable {
       new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private final List<HttpServer> servers = new java.util.ArrayList<>();
   final int proxyPort;
-  final HttpClient client;
+  HttpClient client;
 
   Backends() throws Exception {
     stats = new ProxyStats(registry);
@@ -56,6 +56,15 @@ final class Backends implements AutoCloseable {
     client =
         HttpClient.newBuilder()
             .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", proxyPort)))
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+  }
+
+  /** Sends the client's requests through another proxy listening on {@code port}. */
+  void useClientProxy(int port) {
+    client =
+        HttpClient.newBuilder()
+            .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", port)))
             .connectTimeout(Duration.ofSeconds(5))
             .build();
   }

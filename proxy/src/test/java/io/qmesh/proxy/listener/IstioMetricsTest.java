@@ -1,0 +1,202 @@
+package io.qmesh.proxy.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.qmesh.proxy.ProxyConfig;
+import io.qmesh.proxy.ProxyStats;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
+import io.qmesh.proxy.xds.XdsResources;
+import java.net.http.HttpResponse;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Istio's standard metrics from both reporters over real sockets: productpage-v1's outbound side
+ * (source) -> reviews-v2's inbound side (destination) -> the app, with the peer metadata exchanged
+ * in headers the app and the client never see.
+ */
+class IstioMetricsTest {
+
+  private static final String REVIEWS = "reviews.default.svc.cluster.local";
+  private static final String CLUSTER = "outbound|9080||" + REVIEWS;
+
+  private Backends b;
+  private SimpleMeterRegistry sourceRegistry;
+  private SimpleMeterRegistry destinationRegistry;
+
+  @BeforeEach
+  void start() throws Exception {
+    b = new Backends();
+    int app = b.start();
+    destinationRegistry = new SimpleMeterRegistry();
+    Peer reviews =
+        Peer.of("reviews-v2", "default", Map.of("app", "reviews", "version", "v2"), null);
+    ProxyConfig server =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(),
+                Map.of(
+                    "inbound|9080||",
+                    RouteConfiguration.newBuilder()
+                        .setName("inbound|9080||")
+                        .addVirtualHosts(
+                            VirtualHost.newBuilder()
+                                .setName("inbound")
+                                .addDomains("*")
+                                .addRoutes(TestXds.to("/", "inbound|9080||")))
+                        .build()),
+                Map.of("inbound|9080||", TestXds.eds("inbound|9080||").build()),
+                Map.of("inbound|9080||", TestXds.cla("inbound|9080||", app))));
+    int inbound =
+        Backends.await(
+                HttpProxy.withRoutes(
+                        b.vertx,
+                        () -> server,
+                        "inbound|9080||",
+                        new ProxyStats(destinationRegistry))
+                    .reporting(
+                        new IstioMetrics(
+                            destinationRegistry,
+                            IstioMetrics.Reporter.DESTINATION,
+                            reviews,
+                            "sidecar~127.0.0.1~reviews-v2-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+
+    sourceRegistry = new SimpleMeterRegistry();
+    Peer productpage =
+        Peer.of("productpage-v1", "default", Map.of("app", "productpage", "version", "v1"), null);
+    ProxyConfig client =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(),
+                Map.of("9080", TestXds.routes("9080", "reviews", CLUSTER)),
+                Map.of(CLUSTER, TestXds.eds(CLUSTER).build()),
+                Map.of(CLUSTER, TestXds.cla(CLUSTER, inbound))));
+    int outbound =
+        Backends.await(
+                HttpProxy.outbound(b.vertx, () -> client, new ProxyStats(sourceRegistry))
+                    .reporting(
+                        new IstioMetrics(
+                            sourceRegistry,
+                            IstioMetrics.Reporter.SOURCE,
+                            productpage,
+                            "sidecar~127.0.0.1~productpage-v1-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+    b.useClientProxy(outbound);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    b.close();
+  }
+
+  private static Map<String, String> expected(String reporter, String code, String security) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("reporter", reporter);
+    m.put("source_workload", "productpage-v1");
+    m.put("source_canonical_service", "productpage");
+    m.put("source_canonical_revision", "v1");
+    m.put("source_workload_namespace", "default");
+    m.put("source_principal", "unknown");
+    m.put("source_app", "productpage");
+    m.put("source_version", "v1");
+    m.put("source_cluster", "Kubernetes");
+    m.put("destination_workload", "reviews-v2");
+    m.put("destination_workload_namespace", "default");
+    m.put("destination_principal", "unknown");
+    m.put("destination_app", "reviews");
+    m.put("destination_version", "v2");
+    m.put("destination_service", REVIEWS);
+    m.put("destination_canonical_service", "reviews");
+    m.put("destination_canonical_revision", "v2");
+    m.put("destination_service_name", "reviews");
+    m.put("destination_service_namespace", "default");
+    m.put("destination_cluster", "Kubernetes");
+    m.put("request_protocol", "http");
+    m.put("response_code", code);
+    m.put("grpc_response_status", "");
+    m.put("response_flags", "-");
+    m.put("connection_security_policy", security);
+    return m;
+  }
+
+  private static Map<String, String> tags(Meter m) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    for (Tag t : m.getId().getTags()) {
+      out.put(t.getKey(), t.getValue());
+    }
+    return out;
+  }
+
+  private static List<Meter> requests(SimpleMeterRegistry r) {
+    return r.getMeters().stream()
+        .filter(m -> m.getId().getName().equals("istio_requests"))
+        .toList();
+  }
+
+  @Test
+  void bothReportersRecordTheExactIstioSeries() throws Exception {
+    HttpResponse<String> ok = b.get("reviews:9080", "/status/200");
+    b.get("reviews:9080", "/status/200");
+    HttpResponse<String> failed = b.get("reviews:9080", "/status/503");
+
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(failed.statusCode()).isEqualTo(503);
+    // The exchange's headers stay between the proxies.
+    assertThat(ok.headers().firstValue(Peer.HEADER)).isEmpty();
+    assertThat(b.received)
+        .allSatisfy(r -> assertThat(r.headers()).doesNotContainKeys(Peer.HEADER, Peer.ID_HEADER));
+
+    for (var c :
+        List.of(
+            new Object[] {sourceRegistry, "source", "unknown"},
+            new Object[] {destinationRegistry, "destination", "none"})) {
+      SimpleMeterRegistry r = (SimpleMeterRegistry) c[0];
+      List<Meter> series = requests(r);
+      assertThat(series).hasSize(2);
+      for (Meter m : series) {
+        assertThat(tags(m).keySet()).containsExactlyInAnyOrderElementsOf(IstioMetrics.LABELS);
+      }
+      Meter two =
+          series.stream()
+              .filter(m -> tags(m).get("response_code").equals("200"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(tags(two))
+          .isEqualTo(new java.util.TreeMap<>(expected((String) c[1], "200", (String) c[2])));
+      assertThat(r.get("istio_requests").tags("response_code", "200").counter().count())
+          .isEqualTo(2);
+      assertThat(r.get("istio_requests").tags("response_code", "503").counter().count())
+          .isEqualTo(1);
+      var duration =
+          r.get("istio_request_duration_milliseconds").tags("response_code", "200").summary();
+      assertThat(duration.count()).isEqualTo(2);
+      assertThat(r.get("istio_response_bytes").tags("response_code", "200").summary().totalAmount())
+          .isPositive();
+    }
+  }
+
+  @Test
+  void aProxyFailureIsReportedWithItsFlag() throws Exception {
+    assertThat(b.get("nowhere:9080", "/").statusCode()).isEqualTo(404);
+
+    Meter nr = requests(sourceRegistry).get(0);
+    assertThat(tags(nr))
+        .containsEntry("response_code", "404")
+        .containsEntry("response_flags", "NR")
+        .containsEntry("destination_service", "unknown")
+        .containsEntry("destination_workload", "unknown");
+  }
+}
