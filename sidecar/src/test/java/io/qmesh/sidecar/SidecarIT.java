@@ -77,7 +77,9 @@ class SidecarIT {
 
   @Test
   void adminShowsCountersClustersAndReadiness() throws Exception {
-    versionsSeen(5);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> versionsSeen(5).stream().allMatch(v -> v.startsWith("echo-v")));
     assertThat(mesh.get(clientHealth, "/healthz/ready").statusCode()).isEqualTo(200);
     var stats = mesh.get(clientAdmin, "/stats/prometheus");
     assertThat(stats.statusCode()).isEqualTo(200);
