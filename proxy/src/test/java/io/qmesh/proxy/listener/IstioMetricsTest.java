@@ -164,6 +164,15 @@ class IstioMetricsTest {
             new Object[] {sourceRegistry, "source", "unknown"},
             new Object[] {destinationRegistry, "destination", "none"})) {
       SimpleMeterRegistry r = (SimpleMeterRegistry) c[0];
+      // Recorded when each response has ended, which the client may see first.
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(5))
+          .until(
+              () ->
+                  requests(r).stream()
+                          .mapToDouble(m -> ((io.micrometer.core.instrument.Counter) m).count())
+                          .sum()
+                      == 3);
       List<Meter> series = requests(r);
       assertThat(series).hasSize(2);
       for (Meter m : series) {
@@ -191,6 +200,9 @@ class IstioMetricsTest {
   @Test
   void aProxyFailureIsReportedWithItsFlag() throws Exception {
     assertThat(b.get("nowhere:9080", "/").statusCode()).isEqualTo(404);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> !requests(sourceRegistry).isEmpty());
 
     Meter nr = requests(sourceRegistry).get(0);
     assertThat(tags(nr))

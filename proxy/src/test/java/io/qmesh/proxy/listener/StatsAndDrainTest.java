@@ -92,6 +92,10 @@ class StatsAndDrainTest {
     assertThat(get("app:9080", "/").statusCode()).isEqualTo(200);
     assertThat(get("app:9080", "/x").statusCode()).isEqualTo(200);
     assertThat(get("nowhere:9080", "/").statusCode()).isEqualTo(404);
+    // A request is counted done when its response has ended, which the client may see first.
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> registry.get("envoy_http_downstream_rq_active").gauge().value() == 0);
 
     assertThat(registry.get("envoy_http_downstream_rq").counter().count()).isEqualTo(3);
     assertThat(
@@ -149,7 +153,10 @@ class StatsAndDrainTest {
     assertThat(
             registry.get("qmesh_proxy_response_flags").tag("response_flag", "UT").counter().count())
         .isEqualTo(1);
-    assertThat(registry.get("envoy_http_downstream_rq_active").gauge().value()).isZero();
+    // A request is counted done when its response has ended, which the client may see first.
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> registry.get("envoy_http_downstream_rq_active").gauge().value() == 0);
   }
 
   private HttpResponse<String> get(String host, String path) throws Exception {
