@@ -119,6 +119,7 @@ sidecar() { # name admin outbound inbound labels [extra JVM options...]
   QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
+    QMESH_SIDECAR_MERGED_PROMETHEUS_PORT=$(($2 + 3)) QMESH_SIDECAR_PROMETHEUS_PORT=$(($2 + 4)) \
     taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
     > "$WORK/$1.log" 2>&1 &
 }

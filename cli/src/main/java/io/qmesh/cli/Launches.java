@@ -108,10 +108,16 @@ final class Launches {
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
     int health = base + Ports.HEALTH;
     env.put("QMESH_SIDECAR_HEALTH_PORT", String.valueOf(health));
+    int merged = base + Ports.MERGED_STATS;
+    int prometheus = base + Ports.PROXY_STATS;
+    env.put("QMESH_SIDECAR_MERGED_PROMETHEUS_PORT", String.valueOf(merged));
+    env.put("QMESH_SIDECAR_PROMETHEUS_PORT", String.valueOf(prometheus));
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
     ports.put("outbound", outbound);
     ports.put("health", health);
+    ports.put("stats", merged);
+    ports.put("prometheus", prometheus);
     ports.put("inbound", inbound);
     return new Launch(
         w.name() + "-sidecar",
@@ -120,7 +126,7 @@ final class Launches {
         java("sidecar", "128m"),
         env,
         ports,
-        List.of(admin, outbound, health, inbound),
+        List.of(admin, outbound, health, merged, prometheus, inbound),
         "http://127.0.0.1:" + admin + "/ready");
   }
 

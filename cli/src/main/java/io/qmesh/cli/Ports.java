@@ -27,6 +27,8 @@ final class Ports {
   static final int ADMIN = 0;
   static final int OUTBOUND = 1;
   static final int HEALTH = 2;
+  static final int MERGED_STATS = 3;
+  static final int PROXY_STATS = 4;
   static final int INBOUND = 6;
   static final int APP = 8;
 

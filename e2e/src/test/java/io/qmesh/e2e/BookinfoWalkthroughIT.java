@@ -172,6 +172,33 @@ class BookinfoWalkthroughIT {
   }
 
   @Test
+  @Order(25)
+  void eachSidecarReportsIstiosMetricsOnItsMergedPort() throws Exception {
+    int stats = -1;
+    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
+      if (c.path("name").asText().equals("productpage-v1-sidecar")) {
+        stats = c.path("ports").path("stats").asInt();
+      }
+    }
+    assertThat(stats).isPositive();
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + stats + "/stats/prometheus"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    // What productpage received from the ingress gateway, and what it sent to reviews.
+    assertThat(r.body())
+        .containsPattern(
+            "istio_requests_total\\{[^}]*destination_workload=\"productpage-v1\"[^}]*"
+                + "reporter=\"destination\"[^}]*source_workload=\"istio-ingressgateway\"")
+        .containsPattern(
+            "istio_requests_total\\{[^}]*destination_service=\"reviews.default.svc.cluster.local\""
+                + "[^}]*destination_workload=\"reviews-v[123]\"[^}]*reporter=\"source\"[^}]*"
+                + "source_workload=\"productpage-v1\"");
+  }
+
+  @Test
   @Order(30)
   void withoutRulesReviewsSpreadsOverItsThreeVersions() throws Exception {
     assertThat(servedBy(60, null).keySet())

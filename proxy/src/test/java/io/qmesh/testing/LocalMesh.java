@@ -119,6 +119,8 @@ public final class LocalMesh implements AutoCloseable {
     all.putIfAbsent("QMESH_ADMIN_PORT", String.valueOf(admin));
     // Readiness ports (Istio's 15021) would collide between proxies on one machine.
     all.putIfAbsent("QMESH_SIDECAR_HEALTH_PORT", String.valueOf(freePort()));
+    all.putIfAbsent("QMESH_SIDECAR_PROMETHEUS_PORT", String.valueOf(freePort()));
+    all.putIfAbsent("QMESH_SIDECAR_MERGED_PROMETHEUS_PORT", String.valueOf(freePort()));
     all.putIfAbsent("QMESH_GATEWAY_HEALTH_PORT", String.valueOf(freePort()));
     String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder b =

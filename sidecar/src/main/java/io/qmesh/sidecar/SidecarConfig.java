@@ -39,6 +39,23 @@ public interface SidecarConfig {
   @WithDefault("15001")
   int outboundPort();
 
+  /** Istio's proxy Prometheus port: the proxy's metrics on {@code /stats/prometheus}. */
+  @WithDefault("15090")
+  int prometheusPort();
+
+  /**
+   * Istio's merged Prometheus port: the proxy's metrics and the application's ({@link #appMetrics})
+   * on {@code /stats/prometheus}, one scrape target per workload.
+   */
+  @WithDefault("15020")
+  int mergedPrometheusPort();
+
+  /**
+   * The application's Prometheus endpoint to merge, an {@code http://} URL (Istio reads it from the
+   * pod's {@code prometheus.io/port} and {@code prometheus.io/path} annotations).
+   */
+  Optional<String> appMetrics();
+
   /** Istio's readiness port: {@code /healthz/ready} (on the inbound host). */
   @WithDefault("15021")
   int healthPort();
