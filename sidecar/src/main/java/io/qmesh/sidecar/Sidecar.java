@@ -60,10 +60,11 @@ public class Sidecar {
 
     List<String> bound = new ArrayList<>();
     Peer self = Peer.of(c.workload(), c.namespace(), labels, Peer.DEFAULT_CLUSTER);
-    HttpProxy outbound =
-        HttpProxy.outbound(vertx, config::get, stats)
-            .reporting(
-                new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId()));
+    IstioMetrics asSource =
+        new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId());
+    IstioMetrics asDestination =
+        new IstioMetrics(registry, IstioMetrics.Reporter.DESTINATION, self, node.getId());
+    HttpProxy outbound = HttpProxy.outbound(vertx, config::get, stats).reporting(asSource);
     httpListeners.add(outbound);
     listen(
         outbound.listen(c.outboundHost(), c.outboundPort()),
@@ -78,13 +79,11 @@ public class Sidecar {
       if (p.tcp()) {
         listening =
             new TcpProxy(vertx, config::get, cluster, stats)
+                .reporting(asDestination)
                 .listen(c.inboundHost(), p.listenPort());
       } else {
         HttpProxy http =
-            HttpProxy.withRoutes(vertx, config::get, cluster, stats)
-                .reporting(
-                    new IstioMetrics(
-                        registry, IstioMetrics.Reporter.DESTINATION, self, node.getId()));
+            HttpProxy.withRoutes(vertx, config::get, cluster, stats).reporting(asDestination);
         httpListeners.add(http);
         listening = http.listen(c.inboundHost(), p.listenPort());
       }

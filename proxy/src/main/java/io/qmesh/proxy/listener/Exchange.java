@@ -173,8 +173,7 @@ final class Exchange {
   private void exchangePeers(MultiMap headers, HttpRequestView view) {
     String name = cluster.cluster().getName();
     if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
-      String[] parts = name.split("\\|", -1);
-      finish.service = parts.length == 4 ? parts[3] : null;
+      finish.service = HttpProxy.serviceOf(name);
       if (cluster.cluster().getType()
           != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
         headers.set(Peer.HEADER, metrics.selfHeader());

@@ -611,6 +611,12 @@ public final class HttpProxy {
       return;
     }
     in.pause();
+    // A tunnel to a TCP service is a TCP connection of the mesh: Istio's TCP metrics, as its
+    // source.
+    IstioMetrics.TcpSeries series =
+        tcpCluster != null && metrics != null
+            ? metrics.tcp(Peer.UNKNOWN, serviceOf(tcpCluster), "-")
+            : null;
     tcp.connect(target.port(), target.address())
         .onSuccess(
             up ->
@@ -618,11 +624,21 @@ public final class HttpProxy {
                     .onSuccess(
                         down -> {
                           stats.tcpConnection();
-                          down.pipeTo(up);
-                          up.pipeTo(down);
+                          if (series != null) {
+                            series.opened().increment();
+                            down.closeHandler(v -> series.closed().increment());
+                          }
+                          Pipes.pipe(down, up, series == null ? null : series.received());
+                          Pipes.pipe(up, down, series == null ? null : series.sent());
                         })
                     .onFailure(e -> up.close()))
         .onFailure(e -> fail(in, ResponseFlag.UF));
+  }
+
+  /** The service host of an outbound cluster ({@code outbound|9090||echo.default.svc...}). */
+  static String serviceOf(String cluster) {
+    String[] parts = cluster.split("\\|", -1);
+    return parts.length == 4 && !parts[3].isEmpty() ? parts[3] : null;
   }
 
   /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */

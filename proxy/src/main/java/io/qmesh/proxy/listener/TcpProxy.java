@@ -3,6 +3,8 @@ package io.qmesh.proxy.listener;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
+import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Peer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
@@ -29,6 +31,7 @@ public final class TcpProxy {
   private final String cluster;
   private final NetClient client;
   private final ProxyStats stats;
+  private volatile IstioMetrics metrics;
 
   public TcpProxy(Vertx vertx, Supplier<ProxyConfig> config, String cluster) {
     this(vertx, config, cluster, ProxyStats.unregistered());
@@ -40,6 +43,15 @@ public final class TcpProxy {
     this.cluster = cluster;
     this.stats = stats;
     this.client = vertx.createNetClient();
+  }
+
+  /**
+   * Reports Istio's TCP metrics for this listener's connections (as their destination: a sidecar's
+   * inbound side). Call before {@link #listen}.
+   */
+  public TcpProxy reporting(IstioMetrics metrics) {
+    this.metrics = metrics;
+    return this;
   }
 
   /** Listens on {@code host:port} (0 picks a free port). */
@@ -61,17 +73,28 @@ public final class TcpProxy {
     }
     down.pause();
     host.started();
+    IstioMetrics m = metrics;
     client
         .connect(host.port(), host.address())
         .onSuccess(
             up -> {
+              IstioMetrics.TcpSeries series = m == null ? null : m.tcp(Peer.UNKNOWN, null, "-");
+              if (series != null) {
+                series.opened().increment();
+                down.closeHandler(v -> series.closed().increment());
+              }
               up.closeHandler(v -> host.finished());
-              down.pipeTo(up);
-              up.pipeTo(down);
+              Pipes.pipe(down, up, series == null ? null : series.received());
+              Pipes.pipe(up, down, series == null ? null : series.sent());
             })
         .onFailure(
             e -> {
               host.finished();
+              if (m != null) {
+                IstioMetrics.TcpSeries series = m.tcp(Peer.UNKNOWN, null, ResponseFlag.UF.name());
+                series.opened().increment();
+                series.closed().increment();
+              }
               refuse(down, ResponseFlag.UF);
             });
   }

@@ -67,6 +67,50 @@ public final class IstioMetrics {
   private record Key(
       Peer peer, String service, String protocol, int code, String grpcStatus, String flags) {}
 
+  /** One TCP series: connections opened and closed, bytes sent and received (by the reporter). */
+  public record TcpSeries(Counter opened, Counter closed, Counter sent, Counter received) {}
+
+  private record TcpKey(Peer peer, String service, String flags) {}
+
+  private final Map<TcpKey, TcpSeries> tcpSeries = new ConcurrentHashMap<>();
+
+  /**
+   * The TCP series of a connection: Istio's labels without {@code response_code} and {@code
+   * grpc_response_status}, {@code request_protocol="tcp"}.
+   *
+   * @param peer the other side ({@link Peer#UNKNOWN} while TCP carries no metadata exchange)
+   * @param service the destination service's host name, or null when unknown
+   */
+  public TcpSeries tcp(Peer peer, String service, String flags) {
+    TcpKey key = new TcpKey(peer, service == null ? Peer.UNKNOWN_VALUE : service, flags);
+    TcpSeries s = tcpSeries.get(key);
+    return s != null ? s : tcpSeries.computeIfAbsent(key, this::registerTcp);
+  }
+
+  private TcpSeries registerTcp(TcpKey k) {
+    String[] all = tags(new Key(k.peer(), k.service(), "tcp", 0, "", k.flags()));
+    List<String> tcp = new java.util.ArrayList<>();
+    for (int i = 0; i < all.length; i += 2) {
+      if (!all[i].equals("response_code") && !all[i].equals("grpc_response_status")) {
+        tcp.add(all[i]);
+        tcp.add(all[i + 1]);
+      }
+    }
+    Tags tags = Tags.of(tcp.toArray(String[]::new));
+    return new TcpSeries(
+        counter("istio_tcp_connections_opened", "TCP connections opened", tags),
+        counter("istio_tcp_connections_closed", "TCP connections closed", tags),
+        counter("istio_tcp_sent_bytes", "Bytes sent to the downstream on TCP connections", tags),
+        counter(
+            "istio_tcp_received_bytes",
+            "Bytes received from the downstream on TCP connections",
+            tags));
+  }
+
+  private Counter counter(String name, String description, Tags tags) {
+    return Counter.builder(name).description(description).tags(tags).register(registry);
+  }
+
   private record Series(
       Counter requests,
       DistributionSummary duration,

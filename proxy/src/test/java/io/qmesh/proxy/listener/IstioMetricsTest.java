@@ -211,4 +211,101 @@ class IstioMetricsTest {
         .containsEntry("destination_service", "unknown")
         .containsEntry("destination_workload", "unknown");
   }
+
+  @Test
+  void tcpConnectionsAreCountedByBothReporters() throws Exception {
+    String cluster = "outbound|9090||echo-tcp.default.svc.cluster.local";
+    int echo =
+        Backends.await(
+                b.vertx
+                    .createNetServer()
+                    .connectHandler(s -> s.handler(s::write))
+                    .listen(0, "127.0.0.1"))
+            .actualPort();
+    ProxyConfig server =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(),
+                Map.of(),
+                Map.of("inbound|9090||", TestXds.eds("inbound|9090||").build()),
+                Map.of("inbound|9090||", TestXds.cla("inbound|9090||", echo))));
+    int inbound =
+        Backends.await(
+                new TcpProxy(b.vertx, () -> server, "inbound|9090||")
+                    .reporting(
+                        new IstioMetrics(
+                            destinationRegistry,
+                            IstioMetrics.Reporter.DESTINATION,
+                            Peer.of("echo-tcp-v1", "default", Map.of("app", "echo-tcp"), null),
+                            "sidecar~127.0.0.1~echo-tcp-v1-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+    ProxyConfig client =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(
+                    "0.0.0.0_9090",
+                    TestXds.listener(
+                            9090,
+                            "envoy.filters.network.tcp_proxy",
+                            io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                                .newBuilder()
+                                .setStatPrefix(cluster)
+                                .setCluster(cluster)
+                                .build())
+                        .build()),
+                Map.of(),
+                Map.of(cluster, TestXds.eds(cluster).build()),
+                Map.of(cluster, TestXds.cla(cluster, inbound))));
+    int outbound =
+        Backends.await(
+                HttpProxy.outbound(b.vertx, () -> client)
+                    .reporting(
+                        new IstioMetrics(
+                            sourceRegistry,
+                            IstioMetrics.Reporter.SOURCE,
+                            Peer.of("client", "default", Map.of("app", "client"), null),
+                            "sidecar~127.0.0.1~client-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+
+    try (var socket = new java.net.Socket("127.0.0.1", outbound)) {
+      socket.setSoTimeout(5000);
+      var out = socket.getOutputStream();
+      var in = socket.getInputStream();
+      out.write("CONNECT echo-tcp:9090 HTTP/1.1\r\nHost: echo-tcp:9090\r\n\r\n".getBytes());
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        head.append((char) in.read());
+      }
+      assertThat(head.toString()).startsWith("HTTP/1.1 200");
+      out.write("hello".getBytes());
+      assertThat(new String(in.readNBytes(5))).isEqualTo("hello");
+    }
+
+    for (var c :
+        List.of(
+            new Object[] {sourceRegistry, "source", REVIEWS.replace("reviews", "echo-tcp")},
+            new Object[] {destinationRegistry, "destination", "unknown"})) {
+      SimpleMeterRegistry r = (SimpleMeterRegistry) c[0];
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(5))
+          .until(
+              () ->
+                  r.find("istio_tcp_connections_closed").counter() != null
+                      && r.find("istio_tcp_connections_closed").counter().count() == 1);
+      var opened = r.get("istio_tcp_connections_opened").counter();
+      assertThat(opened.count()).isEqualTo(1);
+      assertThat(r.get("istio_tcp_received_bytes").counter().count()).isEqualTo(5);
+      assertThat(r.get("istio_tcp_sent_bytes").counter().count()).isEqualTo(5);
+      Map<String, String> tags = tags(opened);
+      assertThat(tags)
+          .containsEntry("reporter", (String) c[1])
+          .containsEntry("request_protocol", "tcp")
+          .containsEntry("destination_service", (String) c[2])
+          .containsEntry("response_flags", "-")
+          .doesNotContainKeys("response_code", "grpc_response_status");
+      assertThat(tags).hasSize(IstioMetrics.LABELS.size() - 2);
+    }
+  }
 }
