@@ -176,8 +176,8 @@ final class Exchange {
       finish.service = HttpProxy.serviceOf(name);
       if (cluster.cluster().getType()
           != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
-        headers.set(Peer.HEADER, metrics.selfHeader());
-        headers.set(Peer.ID_HEADER, metrics.nodeId());
+        headers.set(Peer.HEADER_NAME, metrics.selfHeader());
+        headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
       }
     } else {
       finish.peer = Peer.decode(headers.get(Peer.HEADER));
@@ -516,8 +516,8 @@ final class Exchange {
         headers.remove(Peer.HEADER);
         headers.remove(Peer.ID_HEADER);
       } else {
-        headers.set(Peer.HEADER, metrics.selfHeader());
-        headers.set(Peer.ID_HEADER, metrics.nodeId());
+        headers.set(Peer.HEADER_NAME, metrics.selfHeader());
+        headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
       }
       finish.grpcStatus = resp.getHeader("grpc-status");
     }

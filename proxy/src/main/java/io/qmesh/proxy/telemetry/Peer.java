@@ -28,6 +28,13 @@ public record Peer(
   public static final String HEADER = "x-envoy-peer-metadata";
   public static final String ID_HEADER = "x-envoy-peer-metadata-id";
 
+  /** The header names as ASCII bytes, for the request path. */
+  public static final CharSequence HEADER_NAME =
+      io.vertx.core.http.HttpHeaders.createOptimized(HEADER);
+
+  public static final CharSequence ID_HEADER_NAME =
+      io.vertx.core.http.HttpHeaders.createOptimized(ID_HEADER);
+
   /** Istio's cluster id when none is configured. */
   public static final String DEFAULT_CLUSTER = "Kubernetes";
 
