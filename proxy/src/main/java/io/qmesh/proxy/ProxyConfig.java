@@ -45,13 +45,15 @@ public record ProxyConfig(
 
   /**
    * A cluster ready to balance: its xDS definition, its live side (hosts, balancer, outlier
-   * detection, circuit breakers), its upstream protocol and connection settings.
+   * detection, circuit breakers), its upstream protocol and connection settings, and the service
+   * host it is for (outbound clusters; null otherwise).
    */
   public record ClusterRuntime(
       Cluster cluster,
       UpstreamCluster upstream,
       UpstreamProtocol protocol,
-      Connections connections) {
+      Connections connections,
+      String service) {
 
     public List<UpstreamHost> hosts() {
       return upstream.hosts();
@@ -64,7 +66,11 @@ public record ProxyConfig(
     /** This cluster with one host only: an ORIGINAL_DST cluster's for one request. */
     public ClusterRuntime withOnly(UpstreamHost host) {
       return new ClusterRuntime(
-          cluster, UpstreamCluster.of(cluster, List.of(host), null), protocol, connections);
+          cluster,
+          UpstreamCluster.of(cluster, List.of(host), null),
+          protocol,
+          connections,
+          service);
     }
   }
 
@@ -119,7 +125,8 @@ public record ProxyConfig(
               c,
               UpstreamCluster.of(c, hosts(cla), before == null ? null : before.upstream()),
               protocol(options),
-              connections(c, options)));
+              connections(c, options),
+              service(c.getName())));
     }
     return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters), tcpRoutes(r.listeners()));
   }
@@ -139,6 +146,17 @@ public record ProxyConfig(
       throw new IllegalArgumentException(
           "cluster " + c.getName() + ": " + HTTP_OPTIONS + " does not decode: " + e.getMessage());
     }
+  }
+
+  /**
+   * The service host an outbound cluster is for ({@code outbound|9080|v1|reviews.default.svc...}),
+   * or null for other clusters.
+   */
+  private static String service(String cluster) {
+    String[] parts = cluster.split("\\|", -1);
+    return parts.length == 4 && parts[0].equals("outbound") && !parts[3].isEmpty()
+        ? parts[3]
+        : null;
   }
 
   private static UpstreamProtocol protocol(HttpProtocolOptions o) {

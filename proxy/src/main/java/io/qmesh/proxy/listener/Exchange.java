@@ -171,9 +171,8 @@ final class Exchange {
    * service the request's host is (a short name within its own namespace).
    */
   private void exchangePeers(MultiMap headers, HttpRequestView view) {
-    String name = cluster.cluster().getName();
     if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
-      finish.service = HttpProxy.serviceOf(name);
+      finish.service = cluster.service();
       if (cluster.cluster().getType()
           != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
         headers.set(Peer.HEADER_NAME, metrics.selfHeader());
@@ -183,11 +182,7 @@ final class Exchange {
       finish.peer = Peer.decode(headers.get(Peer.HEADER));
       headers.remove(Peer.HEADER);
       headers.remove(Peer.ID_HEADER);
-      String host = view.authority();
-      int colon = host.lastIndexOf(':');
-      if (colon > 0 && host.indexOf(']') < colon) {
-        host = host.substring(0, colon);
-      }
+      String host = view.host();
       finish.service =
           host.isEmpty()
               ? null
@@ -306,7 +301,6 @@ final class Exchange {
   private void send(HttpClientRequest req, int attemptSeq) {
     current = req;
     currentEnded = false;
-    finish.upstream = req;
     if (authority != null) {
       // HTTP/2 carries it as :authority, which must agree with any host header.
       req.authority(authority);
@@ -460,7 +454,6 @@ final class Exchange {
       retryAdmitted = false;
     }
     current = null;
-    finish.upstream = null;
   }
 
   private void cancelPerTry() {

@@ -615,7 +615,7 @@ public final class HttpProxy {
     // source.
     IstioMetrics.TcpSeries series =
         tcpCluster != null && metrics != null
-            ? metrics.tcp(Peer.UNKNOWN, serviceOf(tcpCluster), "-")
+            ? metrics.tcp(Peer.UNKNOWN, cfg.clusters().get(tcpCluster).service(), "-")
             : null;
     tcp.connect(target.port(), target.address())
         .onSuccess(
@@ -624,29 +624,15 @@ public final class HttpProxy {
                     .onSuccess(
                         down -> {
                           stats.tcpConnection();
-                          if (series != null) {
-                            series.opened().increment();
-                            down.closeHandler(v -> series.closed().increment());
-                          }
-                          Pipes.pipe(down, up, series == null ? null : series.received());
-                          Pipes.pipe(up, down, series == null ? null : series.sent());
+                          Pipes.relay(down, up, series);
                         })
                     .onFailure(e -> up.close()))
         .onFailure(e -> fail(in, ResponseFlag.UF));
   }
 
-  /** The service host of an outbound cluster ({@code outbound|9090||echo.default.svc...}). */
-  static String serviceOf(String cluster) {
-    String[] parts = cluster.split("\\|", -1);
-    return parts.length == 4 && !parts[3].isEmpty() ? parts[3] : null;
-  }
-
   /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
   private static UpstreamHost originalDestination(HttpRequestView view) {
-    String authority = view.authority();
-    int colon = authority.lastIndexOf(':');
-    String host =
-        colon > 0 && authority.indexOf(']') < colon ? authority.substring(0, colon) : authority;
+    String host = view.host();
     return host.isEmpty() || view.port() <= 0 ? null : new UpstreamHost(host, view.port(), 1);
   }
 
@@ -662,16 +648,12 @@ public final class HttpProxy {
       CompiledRoute route,
       Finish finish) {
     String scheme = r.scheme().isEmpty() ? view.scheme() : r.scheme();
-    String authority = view.authority();
-    int colon = authority.lastIndexOf(':');
-    boolean hasPort = colon > 0 && authority.indexOf(']') < colon;
-    String host =
-        r.host().isEmpty() ? (hasPort ? authority.substring(0, colon) : authority) : r.host();
+    String host = r.host().isEmpty() ? view.host() : r.host();
     String port = "";
     if (r.port() > 0) {
       port = ":" + r.port();
-    } else if (r.host().isEmpty() && r.scheme().isEmpty() && hasPort) {
-      port = authority.substring(colon);
+    } else if (r.host().isEmpty() && r.scheme().isEmpty()) {
+      port = view.portSuffix();
     }
     if ((scheme.equals("http") && port.equals(":80"))
         || (scheme.equals("https") && port.equals(":443"))) {
@@ -714,7 +696,6 @@ public final class HttpProxy {
 
     long timer = -1;
     Exchange exchange;
-    io.vertx.core.http.HttpClientRequest upstream;
 
     /** The CORS policy whose headers the response gets, for this origin. */
     Cors cors;

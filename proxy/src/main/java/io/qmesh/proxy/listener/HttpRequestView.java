@@ -30,10 +30,28 @@ final class HttpRequestView implements Request {
     }
   }
 
+  /** Where the authority's port begins (its colon), or -1 when it names none. */
+  private int portColon() {
+    int colon = authority.lastIndexOf(':');
+    return colon > 0 && authority.indexOf(']') < colon ? colon : -1;
+  }
+
+  /** The authority without its port. */
+  String host() {
+    int colon = portColon();
+    return colon < 0 ? authority : authority.substring(0, colon);
+  }
+
+  /** The authority's {@code :port}, or "" when it names none. */
+  String portSuffix() {
+    int colon = portColon();
+    return colon < 0 ? "" : authority.substring(colon);
+  }
+
   /** The port the request is for: the authority's, else 80. */
   int port() {
-    int colon = authority.lastIndexOf(':');
-    if (colon > 0 && authority.indexOf(']') < colon) {
+    int colon = portColon();
+    if (colon > 0) {
       try {
         return Integer.parseInt(authority.substring(colon + 1));
       } catch (NumberFormatException e) {

@@ -1,12 +1,28 @@
 package io.qmesh.proxy.listener;
 
 import io.micrometer.core.instrument.Counter;
+import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.vertx.core.net.NetSocket;
 
 /** Byte pipes between two sockets that count what they carry, with back-pressure. */
 final class Pipes {
 
   private Pipes() {}
+
+  /**
+   * Relays a proxied TCP connection both ways: what {@code down} (the client's side) sends goes to
+   * {@code up} and back. With {@code series} (Istio's TCP metrics; null: none) the connection is
+   * counted opened now and closed when {@code down} closes, and the bytes as received (from the
+   * client) and sent (to it).
+   */
+  static void relay(NetSocket down, NetSocket up, IstioMetrics.TcpSeries series) {
+    if (series != null) {
+      series.opened().increment();
+      down.closeHandler(v -> series.closed().increment());
+    }
+    pipe(down, up, series == null ? null : series.received());
+    pipe(up, down, series == null ? null : series.sent());
+  }
 
   /**
    * Pipes {@code from} to {@code to} until {@code from} ends (then {@code to} ends too) or fails

@@ -78,14 +78,8 @@ public final class TcpProxy {
         .connect(host.port(), host.address())
         .onSuccess(
             up -> {
-              IstioMetrics.TcpSeries series = m == null ? null : m.tcp(Peer.UNKNOWN, null, "-");
-              if (series != null) {
-                series.opened().increment();
-                down.closeHandler(v -> series.closed().increment());
-              }
               up.closeHandler(v -> host.finished());
-              Pipes.pipe(down, up, series == null ? null : series.received());
-              Pipes.pipe(up, down, series == null ? null : series.sent());
+              Pipes.relay(down, up, m == null ? null : m.tcp(Peer.UNKNOWN, null, "-"));
             })
         .onFailure(
             e -> {
