@@ -49,7 +49,9 @@ public class Pilot {
             config.registrationGrace(),
             () -> ref[0].requestPush(),
             Path.of(config.stateDir(), "registry", "workloads.json"));
-    this.scheduler = new PushScheduler(exec, store, registry, cache, config.debounce(), metrics);
+    this.scheduler =
+        new PushScheduler(
+            exec, store, registry, cache, config.debounce(), metrics, config.mesh().toModel());
     ref[0] = scheduler;
     store.onChange(scheduler::requestPush);
     this.tracker =

@@ -31,4 +31,45 @@ public interface PilotConfig {
   /** The namespace of applied objects that name none. */
   @WithDefault("default")
   String defaultNamespace();
+
+  /** The mesh config: Istio's {@code meshConfig} fields for tracing and access logs. */
+  Mesh mesh();
+
+  /** {@code qmesh.pilot.mesh.*}, see {@link io.qmesh.pilot.model.MeshConfig}. */
+  interface Mesh {
+    @WithDefault("true")
+    boolean enableTracing();
+
+    @WithDefault("1.0")
+    double sampling();
+
+    @WithDefault("zipkin")
+    String tracingProvider();
+
+    @WithDefault("zipkin.istio-system:9411")
+    String zipkinAddress();
+
+    @WithDefault("opentelemetry-collector.observability:4318")
+    String otlpAddress();
+
+    /** Empty: no access logs. */
+    java.util.Optional<String> accessLogFile();
+
+    @WithDefault("TEXT")
+    String accessLogEncoding();
+
+    java.util.Optional<String> accessLogFormat();
+
+    default io.qmesh.pilot.model.MeshConfig toModel() {
+      return new io.qmesh.pilot.model.MeshConfig(
+          enableTracing(),
+          sampling(),
+          tracingProvider(),
+          zipkinAddress(),
+          otlpAddress(),
+          accessLogFile().orElse(""),
+          accessLogEncoding(),
+          accessLogFormat().orElse(""));
+    }
+  }
 }

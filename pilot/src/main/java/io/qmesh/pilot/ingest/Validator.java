@@ -61,6 +61,7 @@ public final class Validator {
         case SERVICE_ENTRY -> serviceEntry(o.as(ServiceEntry.class), c);
         case WORKLOAD_ENTRY -> workloadEntry(o.as(WorkloadEntry.class), c);
         case SERVICE -> service(o.as(Service.class), c);
+        case TELEMETRY -> telemetry(o.as(io.fabric8.istio.api.telemetry.v1.Telemetry.class), c);
         default -> {}
       }
     }
@@ -409,6 +410,59 @@ public final class Validator {
   private static void percentage(Check c, String field, Percent p) {
     if (p != null && p.getValue() != null && (p.getValue() < 0 || p.getValue() > 100)) {
       c.error(field, "must be between 0 and 100, got " + p.getValue());
+    }
+  }
+
+  /**
+   * Telemetry: providers qmesh has (tracing: {@code zipkin}, {@code opentelemetry} and its aliases;
+   * access logs: {@code envoy}), sampling within 0-100, access log filters qmesh translates.
+   */
+  private static void telemetry(io.fabric8.istio.api.telemetry.v1.Telemetry t, Check c) {
+    var spec = t.getSpec();
+    Set<String> tracing = io.qmesh.pilot.translate.Observability.TRACING_PROVIDERS;
+    Set<String> logging = io.qmesh.pilot.translate.Observability.ACCESS_LOG_PROVIDERS;
+    for (int i = 0; i < spec.getTracing().size(); i++) {
+      var tr = spec.getTracing().get(i);
+      String p = "spec.tracing[" + i + "]";
+      providers(c, p, tr.getProviders(), tracing);
+      Double pct = tr.getRandomSamplingPercentage();
+      if (pct != null && (pct < 0 || pct > 100)) {
+        c.error(p + ".randomSamplingPercentage", "must be within 0 and 100, got " + pct);
+      }
+    }
+    for (int i = 0; i < spec.getAccessLogging().size(); i++) {
+      var al = spec.getAccessLogging().get(i);
+      String p = "spec.accessLogging[" + i + "]";
+      providers(c, p, al.getProviders(), logging);
+      String expr = al.getFilter() == null ? null : al.getFilter().getExpression();
+      if (expr != null && !io.qmesh.pilot.translate.Observability.supportedFilter(expr)) {
+        c.error(
+            p + ".filter.expression",
+            "'"
+                + expr
+                + "' is not supported: qmesh translates a comparison of response.code with a"
+                + " number (such as response.code >= 400)");
+      }
+    }
+    if (!spec.getMetrics().isEmpty()) {
+      c.warn(
+          "spec.metrics",
+          "metric overrides are not applied: proxies report Istio's standard metrics as they are");
+    }
+  }
+
+  private static void providers(
+      Check c,
+      String path,
+      List<io.fabric8.istio.api.api.telemetry.v1alpha1.ProviderRef> refs,
+      Set<String> known) {
+    for (int j = 0; j < refs.size(); j++) {
+      String name = refs.get(j).getName();
+      if (name == null || !known.contains(name)) {
+        c.error(
+            path + ".providers[" + j + "].name",
+            "unknown provider '" + name + "'; known: " + new java.util.TreeSet<>(known));
+      }
     }
   }
 

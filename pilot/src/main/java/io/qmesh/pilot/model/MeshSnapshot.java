@@ -3,6 +3,7 @@ package io.qmesh.pilot.model;
 import io.fabric8.istio.api.api.networking.v1alpha3.DestinationRule;
 import io.fabric8.istio.api.api.networking.v1alpha3.Gateway;
 import io.fabric8.istio.api.api.networking.v1alpha3.VirtualService;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry;
 import io.qmesh.api.MeshNames;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +21,28 @@ public record MeshSnapshot(
     List<Named<VirtualService>> virtualServices,
     List<Named<DestinationRule>> destinationRules,
     List<Named<Gateway>> gateways,
+    List<Named<Telemetry>> telemetries,
+    MeshConfig meshConfig,
     MeshIndex index) {
+
+  /** A snapshot with no Telemetry and the default mesh config. */
+  public MeshSnapshot(
+      long version,
+      List<MeshService> services,
+      List<Workload> workloads,
+      List<Named<VirtualService>> virtualServices,
+      List<Named<DestinationRule>> destinationRules,
+      List<Named<Gateway>> gateways) {
+    this(
+        version,
+        services,
+        workloads,
+        virtualServices,
+        destinationRules,
+        gateways,
+        List.of(),
+        MeshConfig.DEFAULT);
+  }
 
   /** A snapshot; the index is built here from the services and workloads. */
   public MeshSnapshot(
@@ -29,8 +51,19 @@ public record MeshSnapshot(
       List<Workload> workloads,
       List<Named<VirtualService>> virtualServices,
       List<Named<DestinationRule>> destinationRules,
-      List<Named<Gateway>> gateways) {
-    this(version, services, workloads, virtualServices, destinationRules, gateways, null);
+      List<Named<Gateway>> gateways,
+      List<Named<Telemetry>> telemetries,
+      MeshConfig meshConfig) {
+    this(
+        version,
+        services,
+        workloads,
+        virtualServices,
+        destinationRules,
+        gateways,
+        telemetries,
+        meshConfig,
+        null);
   }
 
   public MeshSnapshot {
@@ -43,6 +76,7 @@ public record MeshSnapshot(
     virtualServices = virtualServices.stream().sorted(order).toList();
     destinationRules = destinationRules.stream().sorted(order).toList();
     gateways = gateways.stream().sorted(order).toList();
+    telemetries = telemetries.stream().sorted(order).toList();
     index = new MeshIndex(services, workloads, virtualServices);
   }
 

@@ -23,16 +23,27 @@ public final class SnapshotBuilder {
 
   private SnapshotBuilder() {}
 
+  /** {@link #build(long, Collection, Collection, MeshConfig)} with Istio's default mesh config. */
   public static MeshSnapshot build(
       long version,
       Collection<ConfigObject<HasMetadata>> objects,
       Collection<Workload> registered) {
+    return build(version, objects, registered, MeshConfig.DEFAULT);
+  }
+
+  public static MeshSnapshot build(
+      long version,
+      Collection<ConfigObject<HasMetadata>> objects,
+      Collection<Workload> registered,
+      MeshConfig meshConfig) {
     List<MeshService> services = new ArrayList<>();
     List<Workload> workloads = new ArrayList<>(registered);
     List<Named<io.fabric8.istio.api.api.networking.v1alpha3.VirtualService>> vs = new ArrayList<>();
     List<Named<io.fabric8.istio.api.api.networking.v1alpha3.DestinationRule>> dr =
         new ArrayList<>();
     List<Named<io.fabric8.istio.api.api.networking.v1alpha3.Gateway>> gw = new ArrayList<>();
+    List<Named<io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry>> telemetry =
+        new ArrayList<>();
     for (ConfigObject<HasMetadata> o : objects) {
       HasMetadata m = o.object();
       String ns = o.key().namespace();
@@ -47,12 +58,19 @@ public final class SnapshotBuilder {
         case DESTINATION_RULE ->
             dr.add(new Named<>(ns, name, created, ((DestinationRule) m).getSpec()));
         case GATEWAY -> gw.add(new Named<>(ns, name, created, ((Gateway) m).getSpec()));
+        case TELEMETRY ->
+            telemetry.add(
+                new Named<>(
+                    ns,
+                    name,
+                    created,
+                    ((io.fabric8.istio.api.telemetry.v1.Telemetry) m).getSpec()));
         default -> {
-          // Security and telemetry kinds are translated by their own issues' code.
+          // Security kinds are translated by their own issue's code.
         }
       }
     }
-    return new MeshSnapshot(version, services, workloads, vs, dr, gw);
+    return new MeshSnapshot(version, services, workloads, vs, dr, gw, telemetry, meshConfig);
   }
 
   private static long created(HasMetadata m) {

@@ -25,6 +25,9 @@ public final class EnvoyJson {
           .add(TcpProxy.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
           .build();
 
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);

@@ -75,7 +75,13 @@ final class Gateways {
                           .addFilters(
                               Envoy.filter(
                                   Envoy.HCM,
-                                  Envoy.rdsManager("outbound_" + listenerName, routeName))))
+                                  Observability.observe(
+                                          Envoy.rdsManager("outbound_" + listenerName, routeName)
+                                              .toBuilder(),
+                                          mesh,
+                                          proxy,
+                                          Observability.Mode.CLIENT)
+                                      .build())))
                   .build());
           routes.add(routeConfig(mesh, proxy, clusters, port, routeName, servers));
         });

@@ -66,8 +66,19 @@ final class HttpRoutes {
     withDefaults(action, ctx, service, port, null);
     return Route.newBuilder()
         .setName("default")
+        .setDecorator(decorator(service.hostname(), port))
         .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder().setPrefix("/"))
         .setRoute(action)
+        .build();
+  }
+
+  /**
+   * Istio's decorator: the operation (span name) of a route's requests, {@code host:port/*} of its
+   * destination.
+   */
+  static io.envoyproxy.envoy.config.route.v3.Decorator decorator(String host, int port) {
+    return io.envoyproxy.envoy.config.route.v3.Decorator.newBuilder()
+        .setOperation(host + ":" + port + "/*")
         .build();
   }
 
@@ -86,6 +97,10 @@ final class HttpRoutes {
           route.setDirectResponse(directResponse(r.getDirectResponse()));
         } else {
           route.setRoute(action(ctx, vsNamespace, r));
+          Target first = target(ctx, vsNamespace, r.getRoute().get(0).getDestination());
+          if (first.service() != null) {
+            route.setDecorator(decorator(first.service().hostname(), first.port()));
+          }
         }
         if (r.getFault() != null) {
           route.putTypedPerFilterConfig(Envoy.FAULT, Any.pack(fault(r.getFault())));

@@ -73,7 +73,13 @@ final class Sidecars {
                     .addFilters(
                         Envoy.filter(
                             Envoy.HCM,
-                            Envoy.rdsManager("outbound_" + name, String.valueOf(port)))));
+                            Observability.observe(
+                                    Envoy.rdsManager("outbound_" + name, String.valueOf(port))
+                                        .toBuilder(),
+                                    mesh,
+                                    proxy,
+                                    Observability.Mode.CLIENT)
+                                .build())));
             routes.add(
                 outboundRoutes(
                     new RouteContext(mesh, proxy, port, Set.of("mesh"), clusterNames),
@@ -122,8 +128,12 @@ final class Sidecars {
   static void inbound(
       MeshSnapshot mesh, ProxyNode proxy, List<Listener> listeners, List<Cluster> clusters) {
     Map<Integer, ServicePort> targets = new TreeMap<>();
+    Map<Integer, String> operations = new TreeMap<>();
     for (MeshService s : mesh.servicesOf(proxy)) {
       s.ports().forEach(p -> targets.putIfAbsent(p.targetPort(), p));
+      s.ports()
+          .forEach(
+              p -> operations.putIfAbsent(p.targetPort(), s.hostname() + ":" + p.port() + "/*"));
     }
     Listener.Builder l =
         Listener.newBuilder()
@@ -146,7 +156,7 @@ final class Sidecars {
                   .setFilterChainMatch(
                       FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(target)));
           if (sp.protocol().isHttp()) {
-            HttpConnectionManager hcm =
+            HttpConnectionManager.Builder hcm =
                 HttpConnectionManager.newBuilder()
                     .setStatPrefix("inbound_0.0.0.0_" + target)
                     .setRouteConfig(
@@ -161,13 +171,17 @@ final class Sidecars {
                                         Route.newBuilder()
                                             .setName("default")
                                             .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                            .setDecorator(
+                                                io.envoyproxy.envoy.config.route.v3.Decorator
+                                                    .newBuilder()
+                                                    .setOperation(operations.get(target)))
                                             .setRoute(
                                                 RouteAction.newBuilder()
                                                     .setCluster(cluster)
                                                     .setTimeout(Envoy.duration(Duration.ZERO))))))
-                    .addAllHttpFilters(Envoy.httpFilters())
-                    .build();
-            chain.addFilters(Envoy.filter(Envoy.HCM, hcm));
+                    .addAllHttpFilters(Envoy.httpFilters());
+            Observability.observe(hcm, mesh, proxy, Observability.Mode.SERVER);
+            chain.addFilters(Envoy.filter(Envoy.HCM, hcm.build()));
           } else {
             chain.addFilters(Envoy.tcpProxy(cluster, cluster));
           }

@@ -36,6 +36,8 @@ public final class Translator {
         + proxy.proxyless()
         + "|"
         + proxy.namespace()
+        + "|"
+        + Observability.shape(mesh, proxy)
         + (labelsMatter ? "|" + new java.util.TreeMap<>(proxy.labels()) : "");
   }
 
@@ -88,6 +90,7 @@ public final class Translator {
     }
     if (!proxy.proxyless()) {
       clusters.addAll(Clusters.builtIn());
+      clusters.addAll(Observability.collectorClusters(mesh));
     }
     Set<String> names = new HashSet<>();
     clusters.forEach(c -> names.add(c.getName()));

@@ -5,6 +5,7 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.qmesh.pilot.ingest.ConfigStore;
+import io.qmesh.pilot.model.MeshConfig;
 import io.qmesh.pilot.model.MeshSnapshot;
 import io.qmesh.pilot.model.ProxyNode;
 import io.qmesh.pilot.model.SnapshotBuilder;
@@ -37,6 +38,7 @@ public final class PushScheduler {
   private final WorkloadRegistry registry;
   private final SimpleCache<String> cache;
   private final Duration debounce;
+  private final MeshConfig meshConfig;
   private final MeterRegistry metrics;
   private final Timer pushTime;
   private final AtomicBoolean scheduled = new AtomicBoolean();
@@ -54,6 +56,18 @@ public final class PushScheduler {
       SimpleCache<String> cache,
       Duration debounce,
       MeterRegistry metrics) {
+    this(exec, store, registry, cache, debounce, metrics, MeshConfig.DEFAULT);
+  }
+
+  public PushScheduler(
+      ScheduledExecutorService exec,
+      ConfigStore store,
+      WorkloadRegistry registry,
+      SimpleCache<String> cache,
+      Duration debounce,
+      MeterRegistry metrics,
+      MeshConfig meshConfig) {
+    this.meshConfig = meshConfig;
     this.exec = exec;
     this.store = store;
     this.registry = registry;
@@ -129,7 +143,8 @@ public final class PushScheduler {
               SnapshotBuilder.build(
                   version.incrementAndGet(),
                   store.list(Optional.empty(), Optional.empty()),
-                  registry.workloads());
+                  registry.workloads(),
+                  meshConfig);
           mesh = next;
           Memo fresh = new Memo();
           memo = fresh;

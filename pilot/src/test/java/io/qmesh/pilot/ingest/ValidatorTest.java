@@ -17,6 +17,7 @@ class ValidatorTest {
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n";
     String dr =
         "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n";
+    String tel = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t}\nspec:\n";
     String route = "  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews}\n";
     return Stream.of(
         Arguments.of(
@@ -61,6 +62,18 @@ class ValidatorTest {
         Arguments.of(
             vs + route + "    corsPolicy: {maxAge: 1 day}\n",
             "ERROR VirtualService default/r: spec.http[0].corsPolicy.maxAge: '1 day' is not a duration (write e.g. 500ms, 2s, 1.5s, 1m)"),
+        Arguments.of(
+            tel + "  tracing:\n  - providers: [{name: skywalking}]\n",
+            "ERROR Telemetry default/t: spec.tracing[0].providers[0].name: unknown provider 'skywalking'; known: [jaeger, none, opentelemetry, otel, otel-tracing, zipkin]"),
+        Arguments.of(
+            tel + "  tracing:\n  - randomSamplingPercentage: 101\n",
+            "ERROR Telemetry default/t: spec.tracing[0].randomSamplingPercentage: must be within 0 and 100, got 101.0"),
+        Arguments.of(
+            tel + "  accessLogging:\n  - filter: {expression: 'request.headers[\"x\"] == \"y\"'}\n",
+            "ERROR Telemetry default/t: spec.accessLogging[0].filter.expression: 'request.headers[\"x\"] == \"y\"' is not supported: qmesh translates a comparison of response.code with a number (such as response.code >= 400)"),
+        Arguments.of(
+            tel + "  accessLogging:\n  - providers: [{name: otel}]\n",
+            "ERROR Telemetry default/t: spec.accessLogging[0].providers[0].name: unknown provider 'otel'; known: [envoy]"),
         Arguments.of(
             dr + "  subsets:\n  - {name: v1}\n",
             "ERROR DestinationRule default/r: spec.host: required"),
