@@ -69,10 +69,16 @@ final class Launches {
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
     int health = Ports.block(block) + Ports.HEALTH;
     env.put("QMESH_GATEWAY_HEALTH_PORT", String.valueOf(health));
+    int merged = Ports.block(block) + Ports.MERGED_STATS;
+    int prometheus = Ports.block(block) + Ports.PROXY_STATS;
+    env.put("QMESH_GATEWAY_MERGED_PROMETHEUS_PORT", String.valueOf(merged));
+    env.put("QMESH_GATEWAY_PROMETHEUS_PORT", String.valueOf(prometheus));
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
     ports.put("health", health);
-    List<Integer> binds = new ArrayList<>(List.of(admin, health));
+    ports.put("stats", merged);
+    ports.put("prometheus", prometheus);
+    List<Integer> binds = new ArrayList<>(List.of(admin, health, merged, prometheus));
     for (int l : listeners) {
       ports.put("http." + l, l);
       binds.add(l);

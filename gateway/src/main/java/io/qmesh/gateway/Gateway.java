@@ -1,13 +1,14 @@
 package io.qmesh.gateway;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.qmesh.proxy.HealthServer;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
+import io.qmesh.proxy.StatsServer;
 import io.qmesh.proxy.listener.ListenerManager;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Peer;
+import io.qmesh.proxy.telemetry.Tracers;
 import io.qmesh.proxy.xds.Nodes;
 import io.qmesh.proxy.xds.XdsClient;
 import io.qmesh.proxy.xds.XdsResources;
@@ -45,11 +46,16 @@ public class Gateway {
           });
   private volatile ListenerManager listeners;
   private volatile XdsClient xds;
+  private volatile Tracers tracers;
   private volatile Node node;
 
   private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
 
-  void start(@Observes StartupEvent event, Vertx vertx, GatewayConfig c, MeterRegistry registry)
+  void start(
+      @Observes StartupEvent event,
+      Vertx vertx,
+      GatewayConfig c,
+      io.micrometer.prometheus.PrometheusMeterRegistry registry)
       throws Exception {
     drain = c.drainDuration();
     Map<String, Object> md = new LinkedHashMap<>();
@@ -74,19 +80,26 @@ public class Gateway {
                 + ".svc.cluster.local",
             c.workload(),
             md);
-    // A gateway reports Istio's metrics as the source of the requests it forwards, as Istio's do.
+    // A gateway reports Istio's metrics as the source of the requests it forwards, as Istio's do,
+    // and starts their traces with client spans.
+    Peer self =
+        Peer.of(
+            c.workload(),
+            c.namespace(),
+            Nodes.labels("qmesh.gateway.labels", c.labels()),
+            Peer.DEFAULT_CLUSTER);
     IstioMetrics metrics =
-        new IstioMetrics(
-            registry,
-            IstioMetrics.Reporter.SOURCE,
-            Peer.of(
-                c.workload(),
-                c.namespace(),
-                Nodes.labels("qmesh.gateway.labels", c.labels()),
-                Peer.DEFAULT_CLUSTER),
-            node.getId());
+        new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId());
+    tracers = new Tracers(self, node.getId());
     listeners =
-        new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry), metrics);
+        new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry), metrics)
+            .tracing(tracers);
+    for (int port : new int[] {c.prometheusPort(), c.mergedPrometheusPort()}) {
+      StatsServer.listen(vertx, c.listenHost(), port, registry::scrape, null)
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
+    }
     HealthServer.listen(vertx, c.listenHost(), c.healthPort(), this::ready)
         .toCompletionStage()
         .toCompletableFuture()
@@ -139,6 +152,9 @@ public class Gateway {
       xds.close();
     }
     xdsThread.shutdownNow();
+    if (tracers != null) {
+      tracers.close();
+    }
   }
 
   /** Ready: a config from pilot applied. */

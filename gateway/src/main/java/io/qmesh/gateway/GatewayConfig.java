@@ -39,6 +39,17 @@ public interface GatewayConfig {
   @WithDefault("5s")
   java.time.Duration drainDuration();
 
+  /** Istio's proxy Prometheus port: the proxy's metrics at {@code /stats/prometheus}. */
+  @WithDefault("15090")
+  int prometheusPort();
+
+  /**
+   * Istio's merged Prometheus port (15020 {@code /stats/prometheus}); a gateway has no app, so it
+   * serves the proxy's metrics.
+   */
+  @WithDefault("15020")
+  int mergedPrometheusPort();
+
   /** Where the listeners from the Gateway servers bind. */
   @WithDefault("0.0.0.0")
   String listenHost();

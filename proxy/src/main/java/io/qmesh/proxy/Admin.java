@@ -24,23 +24,25 @@ import java.util.TreeMap;
 /** What a proxy's admin endpoint shows of what it runs. */
 public final class Admin {
 
-  /** The typed configs pilot sends inside resources, so a dump shows them whole. */
+  /** The Envoy extension types qmesh's xDS resources carry, for JSON in and out. */
+  public static final JsonFormat.TypeRegistry TYPES =
+      JsonFormat.TypeRegistry.newBuilder()
+          .add(HttpConnectionManager.getDescriptor())
+          .add(Router.getDescriptor())
+          .add(HTTPFault.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+          .add(TcpProxy.getDescriptor())
+          .add(PreviousHostsPredicate.getDescriptor())
+          .add(HttpProtocolOptions.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+          .build();
+
+  /** Prints the typed configs pilot sends inside resources, so a dump shows them whole. */
   private static final JsonFormat.Printer PRINTER =
-      JsonFormat.printer()
-          .omittingInsignificantWhitespace()
-          .usingTypeRegistry(
-              JsonFormat.TypeRegistry.newBuilder()
-                  .add(HttpConnectionManager.getDescriptor())
-                  .add(Router.getDescriptor())
-                  .add(HTTPFault.getDescriptor())
-                  .add(
-                      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy
-                          .getDescriptor())
-                  .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
-                  .add(TcpProxy.getDescriptor())
-                  .add(PreviousHostsPredicate.getDescriptor())
-                  .add(HttpProtocolOptions.getDescriptor())
-                  .build());
+      JsonFormat.printer().omittingInsignificantWhitespace().usingTypeRegistry(TYPES);
 
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -16,6 +16,9 @@ import io.qmesh.proxy.cluster.LoadBalancer;
 import io.qmesh.proxy.cluster.UpstreamCluster;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.telemetry.AccessLog;
+import io.qmesh.proxy.telemetry.Observers;
+import io.qmesh.proxy.telemetry.TracePolicy;
 import io.qmesh.proxy.xds.XdsResources;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,15 +27,17 @@ import java.util.Map;
 
 /**
  * Everything the request path reads, compiled from the xDS resources and immutable: route tables by
- * name, clusters with their hosts, balancer and upstream protocol, and the TCP services by port. A
- * new one replaces the old whole; requests in flight keep the one they started with.
+ * name, clusters with their hosts, balancer and upstream protocol, the TCP services by port, and
+ * the tracing and access logs of each connection manager by its route config's name. A new one
+ * replaces the old whole; requests in flight keep the one they started with.
  */
 public record ProxyConfig(
     Map<String, RouteTable> routes,
     Map<String, ClusterRuntime> clusters,
-    Map<Integer, String> tcpRoutes) {
+    Map<Integer, String> tcpRoutes,
+    Map<String, Observers> observers) {
 
-  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of(), Map.of());
+  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of(), Map.of(), Map.of());
 
   /** The protocol a cluster's upstream connections speak. */
   public enum UpstreamProtocol {
@@ -128,7 +133,11 @@ public record ProxyConfig(
               connections(c, options),
               service(c.getName())));
     }
-    return new ProxyConfig(Map.copyOf(routes), Map.copyOf(clusters), tcpRoutes(r.listeners()));
+    return new ProxyConfig(
+        Map.copyOf(routes),
+        Map.copyOf(clusters),
+        tcpRoutes(r.listeners()),
+        observers(r.listeners().values(), clusters));
   }
 
   private static final String HTTP_OPTIONS =
@@ -210,6 +219,64 @@ public record ProxyConfig(
       }
     }
     return Map.copyOf(out);
+  }
+
+  /**
+   * The tracing and access logs of each HTTP connection manager, by the name of its route config
+   * (RDS or inline), which is how listeners find them.
+   */
+  private static Map<String, Observers> observers(
+      Iterable<Listener> listeners, Map<String, ClusterRuntime> clusters) {
+    Map<String, Observers> out = new HashMap<>();
+    for (Listener l : listeners) {
+      List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
+      if (l.hasDefaultFilterChain()) {
+        chains.add(l.getDefaultFilterChain());
+      }
+      for (FilterChain fc : chains) {
+        for (Filter f : fc.getFiltersList()) {
+          if (!f.getTypedConfig().is(HttpConnectionManager.class)) {
+            continue;
+          }
+          HttpConnectionManager hcm;
+          try {
+            hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+          } catch (InvalidProtocolBufferException e) {
+            continue; // inlineRoutes reports it
+          }
+          String name =
+              hcm.hasRds()
+                  ? hcm.getRds().getRouteConfigName()
+                  : hcm.hasRouteConfig() ? hcm.getRouteConfig().getName() : null;
+          if (name == null) {
+            continue;
+          }
+          try {
+            TracePolicy tracing =
+                hcm.hasTracing()
+                    ? TracePolicy.compile(hcm.getTracing(), c -> firstHost(clusters.get(c)))
+                    : null;
+            List<AccessLog> logs = new ArrayList<>();
+            hcm.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));
+            Observers o = new Observers(tracing, List.copyOf(logs));
+            if (!o.idle()) {
+              out.put(name, o);
+            }
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("listener " + l.getName() + ": " + e.getMessage());
+          }
+        }
+      }
+    }
+    return Map.copyOf(out);
+  }
+
+  private static String firstHost(ClusterRuntime c) {
+    if (c == null || c.hosts().isEmpty()) {
+      return null;
+    }
+    UpstreamHost h = c.hosts().get(0);
+    return h.address() + ":" + h.port();
   }
 
   private static List<RouteConfiguration> inlineRoutes(Iterable<Listener> listeners) {

@@ -9,6 +9,7 @@ import io.qmesh.proxy.listener.HttpProxy;
 import io.qmesh.proxy.listener.TcpProxy;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Peer;
+import io.qmesh.proxy.telemetry.Tracers;
 import io.qmesh.proxy.xds.XdsClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -46,6 +47,7 @@ public class Sidecar {
           });
   private final List<HttpProxy> httpListeners = new ArrayList<>();
   private volatile XdsClient xds;
+  private volatile Tracers tracers;
   private volatile Node node;
   private volatile boolean listening;
   private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
@@ -64,7 +66,9 @@ public class Sidecar {
         new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId());
     IstioMetrics asDestination =
         new IstioMetrics(registry, IstioMetrics.Reporter.DESTINATION, self, node.getId());
-    HttpProxy outbound = HttpProxy.outbound(vertx, config::get, stats).reporting(asSource);
+    tracers = new Tracers(self, node.getId());
+    HttpProxy outbound =
+        HttpProxy.outbound(vertx, config::get, stats).reporting(asSource).tracing(tracers, false);
     httpListeners.add(outbound);
     listen(
         outbound.listen(c.outboundHost(), c.outboundPort()),
@@ -83,7 +87,9 @@ public class Sidecar {
                 .listen(c.inboundHost(), p.listenPort());
       } else {
         HttpProxy http =
-            HttpProxy.withRoutes(vertx, config::get, cluster, stats).reporting(asDestination);
+            HttpProxy.withRoutes(vertx, config::get, cluster, stats)
+                .reporting(asDestination)
+                .tracing(tracers, true);
         httpListeners.add(http);
         listening = http.listen(c.inboundHost(), p.listenPort());
       }
@@ -157,6 +163,9 @@ public class Sidecar {
       xds.close();
     }
     xdsThread.shutdownNow();
+    if (tracers != null) {
+      tracers.close();
+    }
   }
 
   /** Ready: listeners bound and a config from pilot applied. */

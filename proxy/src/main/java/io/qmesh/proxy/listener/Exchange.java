@@ -265,6 +265,7 @@ final class Exchange {
     attempts++;
     int attemptSeq = ++seq;
     host = pickHost();
+    finish.upstreamHost = host;
     if (host == null) {
       giveUp(ResponseFlag.UH);
       return;
@@ -301,6 +302,7 @@ final class Exchange {
   private void send(HttpClientRequest req, int attemptSeq) {
     current = req;
     currentEnded = false;
+    finish.upstreamConnection = req.connection();
     if (authority != null) {
       // HTTP/2 carries it as :authority, which must agree with any host header.
       req.authority(authority);

@@ -1,6 +1,9 @@
 package io.qmesh.proxy.listener;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
@@ -11,8 +14,11 @@ import io.qmesh.proxy.route.Fault;
 import io.qmesh.proxy.route.HashPolicy;
 import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.telemetry.AccessLog;
 import io.qmesh.proxy.telemetry.IstioMetrics;
+import io.qmesh.proxy.telemetry.Observers;
 import io.qmesh.proxy.telemetry.Peer;
+import io.qmesh.proxy.telemetry.Tracers;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -87,6 +93,8 @@ public final class HttpProxy {
   private final ProxyStats stats;
   private volatile int listenPort;
   private volatile IstioMetrics metrics;
+  private volatile Tracers tracers;
+  private volatile SpanKind spanKind = SpanKind.CLIENT;
   private volatile boolean draining;
 
   private HttpProxy(
@@ -149,6 +157,17 @@ public final class HttpProxy {
     return this;
   }
 
+  /**
+   * Traces the requests of this listener with {@code tracers}, as a client (sidecar outbound,
+   * gateways) or server (sidecar inbound) span per request, when the connection manager's config
+   * asks for tracing. Call before {@link #listen}.
+   */
+  public HttpProxy tracing(Tracers tracers, boolean server) {
+    this.tracers = tracers;
+    this.spanKind = server ? SpanKind.SERVER : SpanKind.CLIENT;
+    return this;
+  }
+
   IstioMetrics metrics() {
     return metrics;
   }
@@ -198,14 +217,23 @@ public final class HttpProxy {
       connect(in, cfg);
       return;
     }
+    if (!in.headers().contains(X_REQUEST_ID)) {
+      // Envoy's connection manager: every request gets an id, kept by the hops after.
+      in.headers().set(X_REQUEST_ID, RequestIds.next());
+    }
     HttpRequestView view = new HttpRequestView(in);
-    RouteTable table = cfg.routes().get(routeTable.apply(view));
+    String tableName = routeTable.apply(view);
+    RouteTable table = cfg.routes().get(tableName);
+    Observers observers = cfg.observers().isEmpty() ? null : cfg.observers().get(tableName);
     if (table == null && cfg.clusters().containsKey(PASSTHROUGH)) {
       // A port no service uses: Istio's virtualOutbound passes it to its original destination.
       forward(in, view, cfg, null, PASSTHROUGH, HeaderOps.NONE, HeaderOps.NONE, finish);
       return;
     }
     var matched = table == null ? null : table.match(view).orElse(null);
+    if (observers != null) {
+      finish.observe(observers, matched == null ? null : matched.route(), view);
+    }
     if (matched == null) {
       fail(in, ResponseFlag.NR, finish);
       return;
@@ -347,6 +375,7 @@ public final class HttpProxy {
       HeaderOps clusterRequestHeaders,
       HeaderOps clusterResponseHeaders,
       Finish finish) {
+    finish.cluster = clusterName;
     ProxyConfig.ClusterRuntime cluster = cfg.clusters().get(clusterName);
     if (cluster == null) {
       fail(in, ResponseFlag.NC, finish);
@@ -678,7 +707,10 @@ public final class HttpProxy {
    * it, cancels its timer (the route's timeout or the fault's delay), and stops its upstream
    * exchange when the client no longer wants the answer.
    */
-  static final class Finish implements io.vertx.core.Handler<Void> {
+  static final CharSequence X_REQUEST_ID =
+      io.vertx.core.http.HttpHeaders.createOptimized("x-request-id");
+
+  static final class Finish implements io.vertx.core.Handler<Void>, AccessLog.Entry {
     private final HttpProxy proxy;
     private final HttpServerRequest request;
     private final io.vertx.core.http.HttpServerResponse response;
@@ -696,6 +728,19 @@ public final class HttpProxy {
 
     long timer = -1;
     Exchange exchange;
+
+    /** The cluster and host the request went to, and the upstream connection (access logs). */
+    String cluster;
+
+    UpstreamHost upstreamHost;
+    HttpConnection upstreamConnection;
+
+    /** This request's tracing and access logs (null: none), its route, span and start. */
+    private Observers observers;
+
+    private CompiledRoute route;
+    private Span span;
+    private long startMillis;
 
     /** The CORS policy whose headers the response gets, for this origin. */
     Cors cors;
@@ -739,12 +784,194 @@ public final class HttpProxy {
             request.bytesRead(),
             response.bytesWritten());
       }
+      if (observers != null) {
+        if (span != null) {
+          endSpan(status);
+        }
+        for (AccessLog log : observers.accessLogs()) {
+          log.log(this);
+        }
+      }
       if (timer >= 0) {
         proxy.vertx.cancelTimer(timer);
       }
       if (!response.ended() && exchange != null) {
         exchange.cancel();
       }
+    }
+
+    /** Starts this request's span (its context goes upstream) and remembers it for the logs. */
+    void observe(Observers o, CompiledRoute route, HttpRequestView view) {
+      this.observers = o;
+      this.route = route;
+      this.startMillis = System.currentTimeMillis();
+      Tracers tracers = proxy.tracers;
+      if (o.tracing() != null && tracers != null) {
+        String name =
+            route != null && route.operation() != null
+                ? route.operation()
+                : view.authority() + view.path();
+        span = tracers.start(request.headers(), o.tracing(), proxy.spanKind, name);
+      }
+    }
+
+    /** Istio's span tags, then the connection manager's custom tags; an error when 5xx. */
+    private void endSpan(int status) {
+      Span s = span;
+      s.setAttribute(
+          "http.url", request.scheme() + "://" + request.authority() + originForm(request.uri()));
+      s.setAttribute("http.method", request.method().name());
+      s.setAttribute("http.protocol", protocol());
+      s.setAttribute("http.status_code", String.valueOf(status));
+      s.setAttribute("response_flags", flags);
+      s.setAttribute("request_size", String.valueOf(request.bytesRead()));
+      s.setAttribute("response_size", String.valueOf(response.bytesWritten()));
+      s.setAttribute("upstream_cluster", cluster == null ? "-" : cluster);
+      s.setAttribute("upstream_cluster.name", cluster == null ? "-" : cluster);
+      s.setAttribute("downstream_cluster", "-");
+      Tracers.tag(s, "guid:x-request-id", request.getHeader(X_REQUEST_ID));
+      Tracers.tag(s, "user_agent", request.getHeader("user-agent"));
+      Tracers.tag(s, "peer.address", downstreamRemoteAddress());
+      for (var tag : observers.tracing().tags()) {
+        switch (tag.getTypeCase()) {
+          case LITERAL -> Tracers.tag(s, tag.getTag(), tag.getLiteral().getValue());
+          case REQUEST_HEADER -> {
+            String v = request.getHeader(tag.getRequestHeader().getName());
+            Tracers.tag(s, tag.getTag(), v != null ? v : tag.getRequestHeader().getDefaultValue());
+          }
+          case ENVIRONMENT -> {
+            String v = System.getenv(tag.getEnvironment().getName());
+            Tracers.tag(s, tag.getTag(), v != null ? v : tag.getEnvironment().getDefaultValue());
+          }
+          default -> {}
+        }
+      }
+      if (status == 0 || status >= 500) {
+        s.setAttribute("error", "true");
+        s.setStatus(StatusCode.ERROR);
+      }
+      s.end();
+    }
+
+    /** A request target in origin form: the absolute form a laptop app sends, without its host. */
+    private static String originForm(String uri) {
+      if (!uri.startsWith("http://") && !uri.startsWith("https://")) {
+        return uri;
+      }
+      int slash = uri.indexOf('/', uri.indexOf("//") + 2);
+      return slash < 0 ? "/" : uri.substring(slash);
+    }
+
+    // The access log's view of the request (AccessLog.Entry).
+
+    @Override
+    public long startMillis() {
+      return startMillis;
+    }
+
+    @Override
+    public String requestHeader(String name) {
+      switch (name) {
+        case ":method":
+          return request.method().name();
+        case ":path":
+          return originForm(request.uri());
+        case ":authority":
+          return request.authority() == null ? null : request.authority().toString();
+        case ":scheme":
+          return request.scheme();
+        default:
+          return request.getHeader(name);
+      }
+    }
+
+    @Override
+    public String responseHeader(String name) {
+      return response.headers().get(name);
+    }
+
+    @Override
+    public String protocol() {
+      return switch (request.version()) {
+        case HTTP_1_0 -> "HTTP/1.0";
+        case HTTP_1_1 -> "HTTP/1.1";
+        case HTTP_2 -> "HTTP/2";
+      };
+    }
+
+    @Override
+    public int status() {
+      return response.ended() ? response.getStatusCode() : 0;
+    }
+
+    @Override
+    public String flags() {
+      return flags;
+    }
+
+    @Override
+    public String details() {
+      if (flags.equals("-")) {
+        return upstreamHost != null ? "via_upstream" : response.ended() ? "direct_response" : "-";
+      }
+      String first = flags.split(",")[0];
+      return switch (first) {
+        case "NR" -> "route_not_found";
+        case "NC" -> "cluster_not_found";
+        case "UH" -> "no_healthy_upstream";
+        case "UF" -> "upstream_reset_before_response_started{connection_failure}";
+        case "UO" -> "overflow";
+        case "UT" -> "response_timeout";
+        case "URX" -> "via_upstream";
+        case "FI" -> "fault_filter_abort";
+        case "DI" -> upstreamHost != null ? "via_upstream" : "-";
+        default -> first;
+      };
+    }
+
+    @Override
+    public long bytesReceived() {
+      return request.bytesRead();
+    }
+
+    @Override
+    public long bytesSent() {
+      return response.bytesWritten();
+    }
+
+    @Override
+    public long durationMillis() {
+      return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    @Override
+    public String upstreamHost() {
+      return upstreamHost == null ? null : upstreamHost.address() + ":" + upstreamHost.port();
+    }
+
+    @Override
+    public String upstreamCluster() {
+      return cluster;
+    }
+
+    @Override
+    public String upstreamLocalAddress() {
+      return upstreamConnection == null ? null : String.valueOf(upstreamConnection.localAddress());
+    }
+
+    @Override
+    public String downstreamLocalAddress() {
+      return request.localAddress() == null ? null : request.localAddress().toString();
+    }
+
+    @Override
+    public String downstreamRemoteAddress() {
+      return request.remoteAddress() == null ? null : request.remoteAddress().toString();
+    }
+
+    @Override
+    public String routeName() {
+      return route == null || route.name().isEmpty() ? null : route.name();
     }
 
     /** The route's timeout passed: 504 UT, or a reset when the response has begun. */

@@ -62,6 +62,14 @@ public final class ListenerManager {
     this.metrics = metrics;
   }
 
+  private volatile io.qmesh.proxy.telemetry.Tracers tracers;
+
+  /** Listeners bound from now on trace with {@code tracers} (client spans, as a gateway's). */
+  public ListenerManager tracing(io.qmesh.proxy.telemetry.Tracers tracers) {
+    this.tracers = tracers;
+    return this;
+  }
+
   /** Drains every bound listener (see {@link HttpProxy#drain}). */
   public synchronized Future<Void> drain(Duration max) {
     return Future.all(bound.values().stream().map(b -> b.proxy().drain(max)).toList()).mapEmpty();
@@ -100,7 +108,9 @@ public final class ListenerManager {
       }
       try {
         HttpProxy proxy =
-            HttpProxy.withRoutes(vertx, config, e.getValue(), stats).reporting(metrics);
+            HttpProxy.withRoutes(vertx, config, e.getValue(), stats)
+                .reporting(metrics)
+                .tracing(tracers, false);
         HttpServer server =
             proxy
                 .listen(host, e.getKey())

@@ -7,7 +7,8 @@ import java.util.function.Predicate;
 /**
  * One route, ready to run: its match as one predicate, its action, and what the filters and the
  * router apply around it. Fields the route does not set are null ({@code timeout}, {@code retry},
- * {@code hashPolicy}, {@code fault}, {@code rewrite}, {@code cors}) or empty.
+ * {@code hashPolicy}, {@code fault}, {@code rewrite}, {@code cors}, {@code operation}: the span
+ * name from the route's decorator) or empty.
  */
 public record CompiledRoute(
     String name,
@@ -21,7 +22,8 @@ public record CompiledRoute(
     HeaderOps responseHeaders,
     Rewrite rewrite,
     List<Mirror> mirrors,
-    Cors cors) {
+    Cors cors,
+    String operation) {
 
   /** A route that only forwards, with none of the optional settings. */
   public static CompiledRoute forwarding(String name, Predicate<Request> matches, Action action) {
@@ -37,6 +39,7 @@ public record CompiledRoute(
         HeaderOps.NONE,
         null,
         List.of(),
+        null,
         null);
   }
 }

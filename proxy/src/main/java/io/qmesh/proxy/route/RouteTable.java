@@ -210,7 +210,8 @@ public final class RouteTable {
         HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()),
         rewrite,
         mirrors,
-        cors);
+        cors,
+        r.hasDecorator() ? r.getDecorator().getOperation() : null);
   }
 
   private static Action weighted(WeightedCluster wc, String where) {

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,26 +24,7 @@ class GoldenRoutesTest {
 
   /** Reads pilot's golden JSON, with every typed config pilot writes. */
   private static final JsonFormat.Parser PARSER =
-      JsonFormat.parser()
-          .usingTypeRegistry(
-              JsonFormat.TypeRegistry.newBuilder()
-                  .add(HTTPFault.getDescriptor())
-                  .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
-                  .add(
-                      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy
-                          .getDescriptor())
-                  .add(PreviousHostsPredicate.getDescriptor())
-                  .add(
-                      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-                          .HttpConnectionManager.getDescriptor())
-                  .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
-                  .add(
-                      io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                          .getDescriptor())
-                  .add(
-                      io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                          .getDescriptor())
-                  .build());
+      JsonFormat.parser().usingTypeRegistry(io.qmesh.proxy.Admin.TYPES);
 
   static Map<String, RouteTable> tables(String sample, String proxy) throws IOException {
     var json =
