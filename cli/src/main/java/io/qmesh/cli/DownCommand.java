@@ -20,12 +20,16 @@ final class DownCommand extends MeshCommand {
     return 0;
   }
 
-  /** Apps first (they finish their requests through their sidecars), then proxies, then pilot. */
+  /**
+   * Apps first (they finish their requests through their sidecars), then proxies, then pilot, then
+   * the addons (Prometheus, Zipkin), which see the rest to the end.
+   */
   static void stopInOrder(Supervisor supervisor, List<Component> all) {
     Duration grace = Duration.ofSeconds(10);
     supervisor.stop(ofKind(all, "app"), grace);
     supervisor.stop(ofKind(all, "sidecar", "gateway"), grace);
     supervisor.stop(ofKind(all, "pilot"), grace);
+    supervisor.stop(ofKind(all, "addon"), grace);
   }
 
   private static List<Component> ofKind(List<Component> all, String... kinds) {

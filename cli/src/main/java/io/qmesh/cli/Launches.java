@@ -33,8 +33,24 @@ final class Launches {
     return "127.0.0.1:" + Ports.PILOT_XDS;
   }
 
+  /** Pilot with no tracing backend: traces are propagated, not reported. */
   Launch pilot() {
+    return pilot(false);
+  }
+
+  /**
+   * Pilot with Istio's demo profile mesh config: every request traced (to the local Zipkin when
+   * {@code zipkin}, else only propagated) and access logs on each proxy's stdout (its log file).
+   */
+  Launch pilot(boolean zipkin) {
     Map<String, String> env = new HashMap<>();
+    env.put("QMESH_MESH_TRACE_SAMPLING", "100");
+    env.put("QMESH_MESH_ACCESS_LOG_FILE", "/dev/stdout");
+    if (zipkin) {
+      env.put("QMESH_MESH_ZIPKIN_ADDRESS", "127.0.0.1:" + Addons.ZIPKIN_PORT);
+    } else {
+      env.put("QMESH_MESH_TRACING_PROVIDER", "none");
+    }
     env.put("QUARKUS_HTTP_PORT", String.valueOf(Ports.PILOT_HTTP));
     env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
     env.put("PILOT_XDS_PORT", String.valueOf(Ports.PILOT_XDS));

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       ExecCommand.class,
       ProxyConfigCommand.class,
       ProxyStatusCommand.class,
+      DashboardCommand.class,
       AnalyzeCommand.class,
       ResetCommand.class,
       CommandLine.HelpCommand.class

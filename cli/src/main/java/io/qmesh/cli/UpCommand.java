@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,7 +46,17 @@ final class UpCommand extends MeshCommand {
     }
     state.clear();
     Launches launches = new Launches(home());
-    Launch pilot = launches.pilot();
+    Addons addons = new Addons(home());
+    Optional<Path> prometheus = addons.prometheus();
+    Optional<Path> zipkin = addons.zipkin();
+    Launch pilot = launches.pilot(zipkin.isPresent());
+    List<Launch> extras = new ArrayList<>();
+    if (zipkin.isPresent()) {
+      extras.add(addons.zipkinLaunch(zipkin.get()));
+    }
+    if (prometheus.isPresent()) {
+      extras.add(addons.prometheusLaunch(prometheus.get()));
+    }
     List<Launch> proxies = new ArrayList<>();
     proxies.add(
         launches.gateway(
@@ -71,12 +82,16 @@ final class UpCommand extends MeshCommand {
     Set<Integer> ports = new HashSet<>(pilot.binds());
     proxies.forEach(l -> ports.addAll(l.binds()));
     apps.forEach(l -> ports.addAll(l.binds()));
+    extras.forEach(l -> ports.addAll(l.binds()));
     Ports.requireFree(ports.stream().sorted().toList(), "qmesh up");
+    addons.writeTargets(proxies);
 
     Supervisor supervisor = new Supervisor(home());
     Thread stopper = new Thread(() -> stopAll(supervisor), "qmesh-stop");
     Runtime.getRuntime().addShutdownHook(stopper);
     try {
+      // The addons start alongside the mesh and are waited for last.
+      List<Component> addonComponents = extras.stream().map(supervisor::start).toList();
       out().println("starting pilot ...");
       out().flush();
       supervisor.awaitReady(supervisor.start(pilot), START);
@@ -85,6 +100,13 @@ final class UpCommand extends MeshCommand {
       wave(supervisor, "Bookinfo", apps);
       apply(gateway, Bookinfo.gateway(home()));
       waitForProductPage(supervisor);
+      if (!addonComponents.isEmpty()) {
+        out()
+            .println(
+                "waiting for " + String.join(", ", extras.stream().map(Launch::name).toList()));
+        out().flush();
+        addonComponents.forEach(c -> supervisor.awaitReady(c, START));
+      }
     } catch (RuntimeException e) {
       err().println("qmesh up failed; stopping what started");
       err().flush();
@@ -98,6 +120,13 @@ final class UpCommand extends MeshCommand {
     out().println();
     out().println("product page:  " + Bookinfo.productPage());
     out().println("pilot:         http://127.0.0.1:" + Ports.PILOT_HTTP + "/debug/registry");
+    if (prometheus.isPresent()) {
+      out().println("prometheus:    " + DashboardCommand.url("prometheus"));
+    }
+    if (zipkin.isPresent()) {
+      out().println("zipkin:        " + DashboardCommand.url("zipkin"));
+    }
+    Addons.missingNotes(prometheus.isPresent(), zipkin.isPresent()).forEach(out()::println);
     out().println("logs:          " + home().logs());
     out().flush();
     if (detach) {

@@ -138,8 +138,13 @@ class BookinfoWalkthroughIT {
             "ratings-v1",
             "reviews-v1",
             "reviews-v2",
-            "reviews-v3-sidecar")
-        .hasSize(15);
+            "reviews-v3-sidecar",
+            "prometheus",
+            "zipkin")
+        .as(
+            "15 mesh components and the addons; Prometheus comes from `apt-get install"
+                + " prometheus`, Zipkin from e2e/pom.xml")
+        .hasSize(17);
     assertThat(Set.copyOf(states.values())).containsExactly("ready");
 
     await()
@@ -196,6 +201,198 @@ class BookinfoWalkthroughIT {
             "istio_requests_total\\{[^}]*destination_service=\"reviews.default.svc.cluster.local\""
                 + "[^}]*destination_workload=\"reviews-v[123]\"[^}]*reporter=\"source\"[^}]*"
                 + "source_workload=\"productpage-v1\"");
+  }
+
+  @Test
+  @Order(26)
+  void prometheusSeesEachReviewsVersionAndEveryDashboardQueryAnswers() throws Exception {
+    Qmesh.Result url = qmesh.run("dashboard", "prometheus");
+    assertThat(url.code()).as(url.output()).isZero();
+    assertThat(url.output().strip()).isEqualTo("http://127.0.0.1:9090/");
+    String query =
+        "sum(rate(istio_requests_total{reporter=\"destination\",destination_service_name=\"reviews\"}[1m]))"
+            + " by (destination_version)";
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofSeconds(2))
+        .untilAsserted(
+            () -> {
+              // Bookinfo traffic (reviews spreads over v1-v3) and a 404 at the ingress.
+              for (int i = 0; i < 10; i++) {
+                productPage(null);
+              }
+              HTTP.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/no-such-page")).build(),
+                  HttpResponse.BodyHandlers.discarding());
+              Set<String> versions = new java.util.TreeSet<>();
+              promQuery(query)
+                  .forEach(
+                      r -> versions.add(r.path("metric").path("destination_version").asText()));
+              assertThat(versions).containsExactly("v1", "v2", "v3");
+            });
+
+    // Every panel of every dashboard: the query parses and returns data. Template variables take
+    // their "All" value, as Grafana's default. Rates need two scrapes of a series: traffic goes on
+    // until every query has its data.
+    Map<String, String> exprs = new java.util.LinkedHashMap<>();
+    try (var files = Files.list(ROOT.resolve("addons/grafana/dashboards"))) {
+      for (Path f : files.sorted().toList()) {
+        for (JsonNode panel : JSON.readTree(f.toFile()).path("panels")) {
+          for (JsonNode target : panel.path("targets")) {
+            exprs.put(
+                f.getFileName()
+                    + " / "
+                    + panel.path("title").asText()
+                    + " / "
+                    + target.path("refId").asText(),
+                target
+                    .path("expr")
+                    .asText()
+                    .replace("$__rate_interval", "1m")
+                    .replaceAll("\\$(service|workload|namespace)\\b", ".*"));
+          }
+        }
+      }
+    }
+    assertThat(exprs).hasSizeGreaterThan(30);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofSeconds(3))
+        .untilAsserted(
+            () -> {
+              productPage(null);
+              HTTP.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/no-such-page")).build(),
+                  HttpResponse.BodyHandlers.discarding());
+              List<String> empty = new ArrayList<>();
+              exprs.forEach(
+                  (panel, expr) -> {
+                    try {
+                      if (promQuery(expr).isEmpty()) {
+                        empty.add(panel + ": " + expr);
+                      }
+                    } catch (Exception ex) {
+                      throw new IllegalStateException(ex);
+                    }
+                  });
+              assertThat(empty).as("dashboard queries without data").isEmpty();
+            });
+  }
+
+  /** A query through Prometheus' HTTP API: its result vector (a refused query fails the test). */
+  private static List<JsonNode> promQuery(String promql) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:9090/api/v1/query?query="
+                            + java.net.URLEncoder.encode(promql, StandardCharsets.UTF_8)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(promql + " -> " + r.body()).isEqualTo(200);
+    JsonNode body = JSON.readTree(r.body());
+    assertThat(body.path("status").asText()).as(r.body()).isEqualTo("success");
+    List<JsonNode> out = new ArrayList<>();
+    body.path("data").path("result").forEach(out::add);
+    return out;
+  }
+
+  @Test
+  @Order(27)
+  void aProductPageRequestIsOneTraceInZipkinWithTheRightParents() throws Exception {
+    assertThat(qmesh.run("dashboard", "zipkin").output().strip())
+        .isEqualTo("http://127.0.0.1:9411/zipkin/");
+    // A caller's sampled W3C context (ours), until reviews v2 or v3 answers, so that the trace
+    // goes on to ratings.
+    String traceId = null;
+    String page = "";
+    for (int i = 0; i < 30 && !page.contains("glyphicon-star"); i++) {
+      traceId = String.format("%032x", new java.util.Random().nextLong() & Long.MAX_VALUE);
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(PRODUCT_PAGE))
+                  .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
+                  .header("x-request-id", "e2e-trace-" + i)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      page = r.body();
+    }
+    assertThat(page).contains("glyphicon-star");
+    String id = traceId;
+    List<JsonNode> spans = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> {
+              spans.clear();
+              HttpResponse<String> r =
+                  HTTP.send(
+                      HttpRequest.newBuilder(URI.create("http://127.0.0.1:9411/api/v2/trace/" + id))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString());
+              assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+              JSON.readTree(r.body()).forEach(spans::add);
+              // ingress, productpage in and out (details, reviews), details, reviews in and out,
+              // ratings.
+              assertThat(spans).hasSize(8);
+            });
+    Map<String, JsonNode> byId = new TreeMap<>();
+    spans.forEach(s -> byId.put(s.path("id").asText(), s));
+    java.util.function.Function<JsonNode, String> who =
+        s ->
+            s.path("localEndpoint").path("serviceName").asText()
+                + " "
+                + s.path("kind").asText()
+                + " "
+                + s.path("name").asText();
+    Map<String, String> parentOf = new TreeMap<>();
+    for (JsonNode s : spans) {
+      JsonNode parent = byId.get(s.path("parentId").asText());
+      parentOf.put(who.apply(s), parent == null ? s.path("parentId").asText() : who.apply(parent));
+    }
+    String pp = "productpage.default.svc.cluster.local:9080/*";
+    String details = "details.default.svc.cluster.local:9080/*";
+    String reviews = "reviews.default.svc.cluster.local:9080/*";
+    String ratings = "ratings.default.svc.cluster.local:9080/*";
+    assertThat(parentOf)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "istio-ingressgateway.istio-system CLIENT " + pp, "00f067aa0ba902b7",
+                "productpage.default SERVER " + pp,
+                    "istio-ingressgateway.istio-system CLIENT " + pp,
+                "productpage.default CLIENT " + details, "productpage.default SERVER " + pp,
+                "details.default SERVER " + details, "productpage.default CLIENT " + details,
+                "productpage.default CLIENT " + reviews, "productpage.default SERVER " + pp,
+                "reviews.default SERVER " + reviews, "productpage.default CLIENT " + reviews,
+                "reviews.default CLIENT " + ratings, "reviews.default SERVER " + reviews,
+                "ratings.default SERVER " + ratings, "reviews.default CLIENT " + ratings));
+    // Istio's tags on the way.
+    JsonNode ingress =
+        spans.stream()
+            .filter(s -> s.path("kind").asText().equals("CLIENT"))
+            .filter(
+                s ->
+                    s.path("localEndpoint")
+                        .path("serviceName")
+                        .asText()
+                        .startsWith("istio-ingress"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(ingress.path("tags").path("http.status_code").asText()).isEqualTo("200");
+    assertThat(ingress.path("tags").path("upstream_cluster").asText())
+        .isEqualTo("outbound|9080||productpage.default.svc.cluster.local");
+    assertThat(ingress.path("tags").path("istio.canonical_service").asText())
+        .isEqualTo("istio-ingressgateway");
+
+    // The demo profile's access logs: each hop logs the request, with its id, in its log.
+    String log =
+        Files.readString(qmesh.workDir().resolve(".qmesh/logs/productpage-v1-sidecar.log"));
+    assertThat(log)
+        .containsPattern(
+            "\"GET /productpage HTTP/1.1\" 200 - via_upstream .* \"e2e-trace-[0-9]+\""
+                + " \"127.0.0.1:8080\" .* inbound\\|9080\\|\\|");
   }
 
   @Test
