@@ -45,6 +45,11 @@ CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_I
 JAVA_OPTS=(-XX:+UseSerialGC -Xms32m -Xmx128m)
 CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
+# Istio's metrics are always on. Tracing and access logs are off for the main runs; the last two
+# runs of the one hop apply a mesh-wide Telemetry (Istio's default 1% trace sampling, spans to a
+# Zipkin API on the backend's nginx that accepts them; every request access-logged by the sidecar
+# to its log file), then delete it again: the cost of the telemetry in the same session.
+ZIPKIN_SINK=18003
 
 echo "== backend (nginx on core 1) and peers"
 mkdir -p "$WORK/nginx/logs"
@@ -53,7 +58,8 @@ worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend.e
 events { worker_connections 4096; }
 http { access_log off;
   server { listen 127.0.0.1:$BACKEND; listen 127.0.0.1:$((BACKEND + 3)) http2;
-    keepalive_requests 1000000; location / { return 200 "hello, mesh!\n"; } } }
+    keepalive_requests 1000000; location / { return 200 "hello, mesh!\n"; } }
+  server { listen 127.0.0.1:$ZIPKIN_SINK; location / { return 202; } } }
 EOF
 taskset -c 1 "$NGINX" -c "$WORK/backend.conf" -p "$WORK/nginx" & PIDS+=($!)
 cat > "$WORK/proxy.conf" <<EOF
@@ -87,7 +93,8 @@ EOF
 taskset -c 0 "$HAPROXY" -f "$WORK/haproxy.cfg" -db & HAPROXY_PID=$!; PIDS+=($HAPROXY_PID)
 
 echo "== pilot (core 1), a server sidecar in front of the backend, a client sidecar (core 0)"
-QUARKUS_HTTP_PORT=$PILOT_HTTP QUARKUS_HTTP_HOST=127.0.0.1 PILOT_XDS_PORT=$PILOT_XDS \
+QMESH_MESH_ENABLE_TRACING=false QMESH_MESH_ZIPKIN_ADDRESS=127.0.0.1:$ZIPKIN_SINK \
+  QUARKUS_HTTP_PORT=$PILOT_HTTP QUARKUS_HTTP_HOST=127.0.0.1 PILOT_XDS_PORT=$PILOT_XDS \
   QMESH_PILOT_XDS_HOST=127.0.0.1 QMESH_STATE_DIR="$WORK/pilot" \
   taskset -c 1 java -XX:+UseSerialGC -Xmx256m -jar pilot/target/quarkus-app/quarkus-run.jar \
   > "$WORK/pilot.log" 2>&1 & PIDS+=($!)
@@ -172,6 +179,32 @@ run "qmesh 1 hop" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.
 run "qmesh pair" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
 run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "$HAPROXY_PID"
 run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY + 10))/" "$NGINX_PID"
+
+zipkin_configured() { curl -sf "http://127.0.0.1:$CLIENT_ADMIN/config_dump" | grep -q envoy.tracers.zipkin; }
+telemetry() { # apply|delete
+  local path=/apis/config; [ "$1" = delete ] && path=/apis/delete
+  curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP$path" >/dev/null <<EOF
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  tracing:
+  - providers: [{name: zipkin}]
+    randomSamplingPercentage: 1.0
+  accessLogging:
+  - providers: [{name: envoy}]
+EOF
+  if [ "$1" = apply ]; then until zipkin_configured; do sleep 0.3; done
+  else while zipkin_configured; do sleep 0.3; done; fi
+}
+if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]]; then
+  telemetry apply
+  ONLY="" run "1 hop +tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+  telemetry delete
+  ONLY="" run "1 hop again" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+fi
 echo
 echo "p50/p99: wrk at full load (50 connections); @1k: hey at 1000 req/s (10 x 100); h2: h2load,"
 echo "10 connections x 10 streams over h2c; RSS after the runs; CPU: the proxy's user+system time."
+echo "+tel: with a mesh-wide Telemetry (1% of requests traced to Zipkin, every request access-logged"
+echo "to the sidecar's log); again: the same hop after the Telemetry is deleted."

@@ -41,6 +41,23 @@ public final class PushScheduler {
   private final MeshConfig meshConfig;
   private final MeterRegistry metrics;
   private final Timer pushTime;
+  private final Timer convergence;
+
+  /** When the first change of the push scheduled now came (0: the first push, no change). */
+  private volatile long changedAt;
+
+  /** Istio's buckets for pilot_proxy_convergence_time, in seconds. */
+  private static final Duration[] BUCKETS = {
+    Duration.ofMillis(100),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofSeconds(3),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(20),
+    Duration.ofSeconds(30)
+  };
+
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final AtomicLong version = new AtomicLong();
   private final Map<String, ProxyNode> proxies = new ConcurrentHashMap<>();
@@ -77,6 +94,14 @@ public final class PushScheduler {
     this.pushTime =
         Timer.builder("pilot_push_time")
             .description("Time to translate and hand a full push to the cache")
+            .serviceLevelObjectives(BUCKETS)
+            .register(metrics);
+    this.convergence =
+        Timer.builder("pilot_proxy_convergence_time")
+            .description(
+                "Time from a config or registry change to the push that carries it (Istio's"
+                    + " buckets)")
+            .serviceLevelObjectives(BUCKETS)
             .register(metrics);
   }
 
@@ -93,6 +118,7 @@ public final class PushScheduler {
   /** Asks for a push soon; requests during the debounce delay join it. */
   public void requestPush() {
     if (scheduled.compareAndSet(false, true)) {
+      changedAt = System.nanoTime();
       exec.schedule(safely(this::push), debounce.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
@@ -155,6 +181,9 @@ public final class PushScheduler {
             }
           }
           LOG.debugf("push %d: %d of %d proxies changed", next.version(), changed, proxies.size());
+          if (changedAt != 0) {
+            convergence.record(System.nanoTime() - changedAt, TimeUnit.NANOSECONDS);
+          }
         });
   }
 

@@ -32,14 +32,14 @@ class PushSchedulerTest {
     exec.shutdownNow();
   }
 
+  private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+
   private PushScheduler scheduler(LocalConfigStore store) {
     PushScheduler[] ref = new PushScheduler[1];
     WorkloadRegistry registry =
         new WorkloadRegistry(
             exec, Duration.ofSeconds(1), () -> ref[0].requestPush(), dir.resolve("workloads.json"));
-    ref[0] =
-        new PushScheduler(
-            exec, store, registry, cache, Duration.ofMillis(10), new SimpleMeterRegistry());
+    ref[0] = new PushScheduler(exec, store, registry, cache, Duration.ofMillis(10), metrics);
     store.onChange(ref[0]::requestPush);
     ref[0].start();
     return ref[0];
@@ -90,5 +90,10 @@ class PushSchedulerTest {
     assertThat(cache.getSnapshot(reviews1.id()))
         .as("a change default cannot see leaves its snapshot alone")
         .isSameAs(defaultBefore);
+    // The change reached the proxies after the debounce (10 ms): Istio's convergence time.
+    var convergence = metrics.get("pilot_proxy_convergence_time").timer();
+    assertThat(convergence.count()).isPositive();
+    assertThat(convergence.max(java.util.concurrent.TimeUnit.MILLISECONDS))
+        .isGreaterThanOrEqualTo(10);
   }
 }

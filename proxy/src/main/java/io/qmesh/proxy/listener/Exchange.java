@@ -133,6 +133,12 @@ final class Exchange {
                 headers.add(h.getKey(), h.getValue());
               }
             });
+    if (finish.requestId != null) {
+      headers.set(HttpProxy.X_REQUEST_ID, finish.requestId);
+    }
+    if (finish.trace != null) {
+      finish.trace.inject(headers);
+    }
     this.metrics = proxy.metrics();
     if (metrics != null) {
       exchangePeers(headers, view);

@@ -218,8 +218,9 @@ public final class HttpProxy {
       return;
     }
     if (!in.headers().contains(X_REQUEST_ID)) {
-      // Envoy's connection manager: every request gets an id, kept by the hops after.
-      in.headers().set(X_REQUEST_ID, RequestIds.next());
+      // Envoy's connection manager: every request gets an id, kept by the hops after (the router
+      // adds it to the upstream request).
+      finish.requestId = RequestIds.next();
     }
     HttpRequestView view = new HttpRequestView(in);
     String tableName = routeTable.apply(view);
@@ -739,7 +740,13 @@ public final class HttpProxy {
     private Observers observers;
 
     private CompiledRoute route;
-    private Span span;
+
+    /** The id this proxy gave the request (null: it came with one). */
+    String requestId;
+
+    /** This hop's trace context, which the router sends upstream (null: no tracing). */
+    Tracers.Trace trace;
+
     private long startMillis;
 
     /** The CORS policy whose headers the response gets, for this origin. */
@@ -785,7 +792,7 @@ public final class HttpProxy {
             response.bytesWritten());
       }
       if (observers != null) {
-        if (span != null) {
+        if (trace != null && trace.span() != null) {
           endSpan(status);
         }
         for (AccessLog log : observers.accessLogs()) {
@@ -811,13 +818,13 @@ public final class HttpProxy {
             route != null && route.operation() != null
                 ? route.operation()
                 : view.authority() + view.path();
-        span = tracers.start(request.headers(), o.tracing(), proxy.spanKind, name);
+        trace = tracers.start(request.headers(), o.tracing(), proxy.spanKind, name);
       }
     }
 
     /** Istio's span tags, then the connection manager's custom tags; an error when 5xx. */
     private void endSpan(int status) {
-      Span s = span;
+      Span s = trace.span();
       s.setAttribute(
           "http.url", request.scheme() + "://" + request.authority() + originForm(request.uri()));
       s.setAttribute("http.method", request.method().name());
@@ -829,7 +836,7 @@ public final class HttpProxy {
       s.setAttribute("upstream_cluster", cluster == null ? "-" : cluster);
       s.setAttribute("upstream_cluster.name", cluster == null ? "-" : cluster);
       s.setAttribute("downstream_cluster", "-");
-      Tracers.tag(s, "guid:x-request-id", request.getHeader(X_REQUEST_ID));
+      Tracers.tag(s, "guid:x-request-id", requestHeader("x-request-id"));
       Tracers.tag(s, "user_agent", request.getHeader("user-agent"));
       Tracers.tag(s, "peer.address", downstreamRemoteAddress());
       for (var tag : observers.tracing().tags()) {
@@ -880,6 +887,8 @@ public final class HttpProxy {
           return request.authority() == null ? null : request.authority().toString();
         case ":scheme":
           return request.scheme();
+        case "x-request-id":
+          return requestId != null ? requestId : request.getHeader(X_REQUEST_ID);
         default:
           return request.getHeader(name);
       }

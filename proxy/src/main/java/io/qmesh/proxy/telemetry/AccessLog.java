@@ -59,6 +59,46 @@ public final class AccessLog {
   private interface Part {
     /** The value, or null for Envoy's {@code -}. */
     Object value(Entry e);
+
+    /** Appends the value as text ({@code -} for none). */
+    default void append(Entry e, StringBuilder sb) {
+      Object v = value(e);
+      if (v == null) {
+        sb.append('-');
+      } else {
+        sb.append(v);
+      }
+    }
+  }
+
+  /** A number, appended without boxing. */
+  private record Number(java.util.function.ToLongFunction<Entry> f) implements Part {
+    @Override
+    public Object value(Entry e) {
+      return f.applyAsLong(e);
+    }
+
+    @Override
+    public void append(Entry e, StringBuilder sb) {
+      sb.append(f.applyAsLong(e));
+    }
+  }
+
+  /** START_TIME, formatted once per millisecond per thread. */
+  private static final class StartTime implements Part {
+    private static final ThreadLocal<Object[]> LAST =
+        ThreadLocal.withInitial(() -> new Object[] {-1L, ""});
+
+    @Override
+    public Object value(Entry e) {
+      Object[] last = LAST.get();
+      long ms = e.startMillis();
+      if ((Long) last[0] != ms) {
+        last[0] = ms;
+        last[1] = START_TIME.format(Instant.ofEpochMilli(ms));
+      }
+      return last[1];
+    }
   }
 
   private static final DateTimeFormatter START_TIME =
@@ -138,19 +178,24 @@ public final class AccessLog {
   /** Logs a finished request, when the filter lets it through. */
   public void log(Entry e) {
     if (filter.test(e.status())) {
-      writer.write(render(e));
+      writer.write(this, e);
     }
   }
 
   /** The line for one request (with its newline for JSON; a text format brings its own). */
   public String render(Entry e) {
     StringBuilder sb = new StringBuilder(256);
+    renderInto(e, sb);
+    return sb.toString();
+  }
+
+  /** Appends the line for one request to {@code sb}. */
+  void renderInto(Entry e, StringBuilder sb) {
     if (text != null) {
       for (Part p : text) {
-        Object v = p.value(e);
-        sb.append(v == null ? "-" : v);
+        p.append(e, sb);
       }
-      return sb.toString();
+      return;
     }
     sb.append('{');
     boolean first = true;
@@ -166,7 +211,7 @@ public final class AccessLog {
         Object v = parts.get(0).value(e);
         if (v == null) {
           sb.append("null");
-        } else if (v instanceof Number) {
+        } else if (v instanceof java.lang.Number) {
           sb.append(v);
         } else {
           quote(sb, v.toString());
@@ -180,7 +225,7 @@ public final class AccessLog {
         quote(sb, value.toString());
       }
     }
-    return sb.append("}\n").toString();
+    sb.append("}\n");
   }
 
   private static void quote(StringBuilder sb, String s) {
@@ -293,21 +338,21 @@ public final class AccessLog {
           };
         }
       case "START_TIME":
-        return e -> START_TIME.format(Instant.ofEpochMilli(e.startMillis()));
+        return new StartTime();
       case "PROTOCOL":
         return Entry::protocol;
       case "RESPONSE_CODE":
-        return Entry::status;
+        return new Number(Entry::status);
       case "RESPONSE_FLAGS":
         return Entry::flags;
       case "RESPONSE_CODE_DETAILS":
         return Entry::details;
       case "BYTES_RECEIVED":
-        return Entry::bytesReceived;
+        return new Number(Entry::bytesReceived);
       case "BYTES_SENT":
-        return Entry::bytesSent;
+        return new Number(Entry::bytesSent);
       case "DURATION":
-        return Entry::durationMillis;
+        return new Number(Entry::durationMillis);
       case "UPSTREAM_HOST":
         return Entry::upstreamHost;
       case "UPSTREAM_CLUSTER":

@@ -5,14 +5,11 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
-import io.opentelemetry.api.trace.TraceFlags;
-import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
-import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.zipkin.ZipkinSpanExporter;
 import io.opentelemetry.extension.trace.propagation.B3Propagator;
@@ -34,9 +31,9 @@ import zipkin2.reporter.urlconnection.URLConnectionSender;
  * A proxy's tracing, as Envoy's tracers do it for Istio: per request, the trace context is read
  * from the request (B3 {@code x-b3-*}, else W3C {@code traceparent}), a sampling decision is taken
  * (the caller's, else the connection manager's random sampling), a span is made for this hop, and
- * its context goes on to the upstream in both formats. Sampled spans are exported in batches by the
- * OpenTelemetry SDK, to Zipkin (JSON v2) or an OTLP/HTTP collector; a request that is not sampled
- * costs two ids and the headers.
+ * its context goes on to the upstream in both formats (W3C {@code traceparent}, B3 multi-header).
+ * Sampled spans are exported in batches by the OpenTelemetry SDK, to Zipkin (JSON v2) or an
+ * OTLP/HTTP collector; a request that is not sampled costs two ids and the headers.
  *
  * <p>Spans carry Istio's tags: {@code istio.canonical_service}, {@code istio.canonical_revision},
  * {@code istio.namespace}, {@code istio.mesh_id}, {@code node_id}, {@code component}, {@code
@@ -62,10 +59,17 @@ public final class Tracers implements AutoCloseable {
         }
       };
 
-  private static final TextMapSetter<MultiMap> SETTER =
-      (carrier, key, value) -> carrier.set(key, value);
-
   private static final IdGenerator IDS = IdGenerator.random();
+  private static final CharSequence B3_PARENT = header("x-b3-parentspanid");
+  private static final CharSequence B3_SINGLE = header("b3");
+  private static final CharSequence B3_TRACE_ID = header("x-b3-traceid");
+  private static final CharSequence B3_SPAN_ID = header("x-b3-spanid");
+  private static final CharSequence B3_SAMPLED = header("x-b3-sampled");
+  private static final CharSequence TRACEPARENT = header("traceparent");
+
+  private static CharSequence header(String name) {
+    return io.vertx.core.http.HttpHeaders.createOptimized(name);
+  }
 
   private final Peer self;
   private final String nodeId;
@@ -96,14 +100,55 @@ public final class Tracers implements AutoCloseable {
   }
 
   /**
-   * Starts this hop's trace: reads the context from {@code headers}, decides, and writes the new
-   * span's context back to {@code headers} (which go upstream).
-   *
-   * @return the span to end, or null when nothing is reported for this request
+   * This hop's trace context: the span reported (null when the request is not sampled or nothing is
+   * reported), and what goes upstream.
    */
-  public Span start(MultiMap headers, TracePolicy policy, SpanKind kind, String name) {
-    Context parent = PROPAGATOR.extract(Context.root(), headers, GETTER);
+  public record Trace(
+      Span span, String traceId, String spanId, boolean sampled, String parentSpanId, boolean b3) {
+
+    /**
+     * Writes the context into the upstream request's headers in W3C and B3 multi-header form, with
+     * {@code x-b3-parentspanid} the caller's span as Envoy's Zipkin tracer writes it; a B3 single
+     * header the caller sent is rewritten too, so no stale context goes on.
+     */
+    public void inject(MultiMap headers) {
+      headers.set(
+          TRACEPARENT,
+          new StringBuilder(55)
+              .append("00-")
+              .append(traceId)
+              .append('-')
+              .append(spanId)
+              .append(sampled ? "-01" : "-00")
+              .toString());
+      headers.set(B3_TRACE_ID, traceId);
+      headers.set(B3_SPAN_ID, spanId);
+      headers.set(B3_SAMPLED, sampled ? "1" : "0");
+      if (parentSpanId != null) {
+        headers.set(B3_PARENT, parentSpanId);
+      } else {
+        headers.remove(B3_PARENT);
+      }
+      if (b3) {
+        headers.set(B3_SINGLE, traceId + "-" + spanId + "-" + (sampled ? "1" : "0"));
+      }
+    }
+  }
+
+  /**
+   * Starts this hop's trace: reads the caller's context from the request's {@code headers} and
+   * decides. The request's headers are left as they are; {@link Trace#inject} writes the new
+   * context into the upstream request's.
+   */
+  public Trace start(MultiMap headers, TracePolicy policy, SpanKind kind, String name) {
+    // Most requests at an edge carry no context: no parsing then.
+    boolean b3 = headers.contains(B3_SINGLE);
+    Context parent =
+        b3 || headers.contains(TRACEPARENT) || headers.contains(B3_TRACE_ID)
+            ? PROPAGATOR.extract(Context.root(), headers, GETTER)
+            : Context.root();
     SpanContext incoming = Span.fromContext(parent).getSpanContext();
+    String parentSpanId = incoming.isValid() ? incoming.getSpanId() : null;
     boolean sampled =
         incoming.isValid()
             ? incoming.isSampled()
@@ -111,14 +156,13 @@ public final class Tracers implements AutoCloseable {
                 && (policy.sampling() >= 1
                     || ThreadLocalRandom.current().nextDouble() < policy.sampling());
     if (!sampled || policy.collector() == null) {
-      SpanContext next =
-          SpanContext.create(
-              incoming.isValid() ? incoming.getTraceId() : IDS.generateTraceId(),
-              IDS.generateSpanId(),
-              sampled ? TraceFlags.getSampled() : TraceFlags.getDefault(),
-              TraceState.getDefault());
-      PROPAGATOR.inject(Context.root().with(Span.wrap(next)), headers, SETTER);
-      return null;
+      return new Trace(
+          null,
+          incoming.isValid() ? incoming.getTraceId() : IDS.generateTraceId(),
+          IDS.generateSpanId(),
+          sampled,
+          parentSpanId,
+          b3);
     }
     Span span =
         tracer(policy.collector())
@@ -127,8 +171,8 @@ public final class Tracers implements AutoCloseable {
             .setSpanKind(kind)
             .setAllAttributes(identity)
             .startSpan();
-    PROPAGATOR.inject(Context.root().with(span), headers, SETTER);
-    return span;
+    SpanContext c = span.getSpanContext();
+    return new Trace(span, c.getTraceId(), c.getSpanId(), true, parentSpanId, b3);
   }
 
   /** Sets a custom tag's value on a span. */

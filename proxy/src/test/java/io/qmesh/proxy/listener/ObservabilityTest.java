@@ -316,6 +316,13 @@ class ObservabilityTest {
     assertThat(spans).allSatisfy(s -> assertThat(s.path("traceId").asText()).isEqualTo(traceId));
     assertThat(spans)
         .anySatisfy(s -> assertThat(s.path("parentId").asText()).isEqualTo("a2fb4a1d1a96d312"));
+    // The app sees its server span with the client span as parent, not the caller's ids.
+    JsonNode server =
+        spans.stream().filter(s -> s.path("kind").asText().equals("SERVER")).findFirst().get();
+    Backends.Received sampled = b.received.poll();
+    assertThat(sampled.headers())
+        .containsEntry("x-b3-spanid", server.path("id").asText())
+        .containsEntry("x-b3-parentspanid", server.path("parentId").asText());
   }
 
   @Test
