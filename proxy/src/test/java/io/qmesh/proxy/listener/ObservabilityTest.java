@@ -63,6 +63,7 @@ class ObservabilityTest {
   private int app;
   private int zipkin;
   private final ConcurrentLinkedQueue<JsonNode> spans = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<String> otlp = new ConcurrentLinkedQueue<>();
   private Tracers productpageTracers;
   private Tracers reviewsTracers;
   private int inbound;
@@ -84,6 +85,8 @@ class ObservabilityTest {
                               try {
                                 if (req.path().equals("/api/v2/spans")) {
                                   JSON.readTree(body.toString()).forEach(spans::add);
+                                } else if (req.path().equals("/v1/traces")) {
+                                  otlp.add(req.getHeader("content-type") + " " + body.length());
                                 }
                                 req.response().setStatusCode(202).end();
                               } catch (Exception e) {
@@ -278,6 +281,41 @@ class ObservabilityTest {
         .containsEntry("istio.canonical_service", "reviews")
         .containsEntry("upstream_cluster", INBOUND)
         .doesNotContainKey("error");
+  }
+
+  @Test
+  void theOpenTelemetryProviderExportsOtlpToTheCollectorCluster() throws Exception {
+    HttpConnectionManager.Tracing otel =
+        HttpConnectionManager.Tracing.newBuilder()
+            .setRandomSampling(Percent.newBuilder().setValue(100))
+            .setProvider(
+                Tracing.Http.newBuilder()
+                    .setName("envoy.tracers.opentelemetry")
+                    .setTypedConfig(
+                        Any.pack(
+                            io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.newBuilder()
+                                .setHttpService(
+                                    io.envoyproxy.envoy.config.core.v3.HttpService.newBuilder()
+                                        .setHttpUri(
+                                            io.envoyproxy.envoy.config.core.v3.HttpUri.newBuilder()
+                                                .setUri(
+                                                    "http://opentelemetry-collector:4318/v1/traces")
+                                                .setCluster("zipkin")))
+                                .build())))
+            .build();
+    mesh(
+        HttpConnectionManager.newBuilder().setTracing(otel),
+        HttpConnectionManager.newBuilder().setTracing(otel));
+    assertThat(b.get("reviews:9080", "/otlp").statusCode()).isEqualTo(200);
+    // OTLP over HTTP: protobuf batches posted to /v1/traces at the cluster's host.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(otlp)
+                    .isNotEmpty()
+                    .allSatisfy(o -> assertThat(o).startsWith("application/x-protobuf ")));
+    assertThat(spans).isEmpty();
   }
 
   @Test

@@ -100,6 +100,8 @@ class ProtocolsTest {
   private static HttpServer httpBackend;
   private static NetServer tcpBackend;
   private static Server grpcBackend;
+  private static final io.micrometer.core.instrument.simple.SimpleMeterRegistry METRICS =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private static int proxyPort;
 
   @BeforeAll
@@ -217,7 +219,18 @@ class ProtocolsTest {
                     "h2-web", cla("h2-web", httpBackend.actualPort()),
                     "same-as-downstream", cla("same-as-downstream", httpBackend.actualPort()),
                     "tcp-echo", cla("tcp-echo", tcpBackend.actualPort()))));
-    proxyPort = await(HttpProxy.outbound(vertx, () -> config).listen("127.0.0.1", 0)).actualPort();
+    proxyPort =
+        await(
+                HttpProxy.outbound(vertx, () -> config)
+                    .reporting(
+                        new io.qmesh.proxy.telemetry.IstioMetrics(
+                            METRICS,
+                            io.qmesh.proxy.telemetry.IstioMetrics.Reporter.SOURCE,
+                            io.qmesh.proxy.telemetry.Peer.of(
+                                "client-v1", "default", Map.of("app", "client"), null),
+                            "sidecar~127.0.0.1~client-v1-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
   }
 
   @AfterAll
@@ -319,6 +332,30 @@ class ProtocolsTest {
                 assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
                 assertThat(e.getStatus().getDescription()).isEqualTo("no such thing");
               });
+      // Istio's metrics name gRPC calls by protocol and status: HTTP 200 with grpc-status 0, 5.
+      for (String status : List.of("0", "5")) {
+        org.awaitility.Awaitility.await()
+            .atMost(java.time.Duration.ofSeconds(5))
+            .untilAsserted(
+                () ->
+                    assertThat(
+                            METRICS
+                                .find("istio_requests")
+                                .tags(
+                                    "request_protocol",
+                                    "grpc",
+                                    "response_code",
+                                    "200",
+                                    "grpc_response_status",
+                                    status,
+                                    "reporter",
+                                    "source",
+                                    "source_workload",
+                                    "client-v1")
+                                .counters())
+                        .as("istio_requests_total for grpc-status " + status)
+                        .isNotEmpty());
+      }
 
       // Istio's default retries: an UNAVAILABLE answer is tried again (the body replayed), and
       // when every try fails the last status reaches the client.
