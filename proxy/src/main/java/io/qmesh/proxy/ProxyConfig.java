@@ -235,6 +235,10 @@ public record ProxyConfig(
       }
       for (FilterChain fc : chains) {
         for (Filter f : fc.getFiltersList()) {
+          if (f.getTypedConfig().is(TcpProxy.class)) {
+            tcpObservers(l, f, out);
+            continue;
+          }
           if (!f.getTypedConfig().is(HttpConnectionManager.class)) {
             continue;
           }
@@ -269,6 +273,26 @@ public record ProxyConfig(
       }
     }
     return Map.copyOf(out);
+  }
+
+  /** A TCP proxy's access logs, by {@code tcp|<cluster>}. */
+  private static void tcpObservers(Listener l, Filter f, Map<String, Observers> out) {
+    try {
+      TcpProxy tcp = f.getTypedConfig().unpack(TcpProxy.class);
+      if (tcp.getAccessLogCount() == 0) {
+        return;
+      }
+      List<AccessLog> logs = new ArrayList<>();
+      tcp.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));
+      out.put(
+          io.qmesh.proxy.listener.TcpProxy.TCP_OBSERVERS + tcp.getCluster(),
+          new Observers(null, List.copyOf(logs)));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException(
+          "listener " + l.getName() + ": tcp proxy does not decode: " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("listener " + l.getName() + ": " + e.getMessage());
+    }
   }
 
   private static String firstHost(ClusterRuntime c) {

@@ -102,7 +102,20 @@ final class Envoy {
   }
 
   static Filter tcpProxy(String statPrefix, String cluster) {
+    return tcpProxy(statPrefix, cluster, List.of());
+  }
+
+  /** A TCP proxy whose connections are access-logged as {@code accessLogs} say. */
+  static Filter tcpProxy(
+      String statPrefix,
+      String cluster,
+      List<io.envoyproxy.envoy.config.accesslog.v3.AccessLog> accessLogs) {
     return filter(
-        TCP_PROXY, TcpProxy.newBuilder().setStatPrefix(statPrefix).setCluster(cluster).build());
+        TCP_PROXY,
+        TcpProxy.newBuilder()
+            .setStatPrefix(statPrefix)
+            .setCluster(cluster)
+            .addAllAccessLog(accessLogs)
+            .build());
   }
 }

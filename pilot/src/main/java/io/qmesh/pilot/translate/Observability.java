@@ -133,6 +133,11 @@ public final class Observability {
     return hcm;
   }
 
+  /** The access logs of a TCP proxy on {@code proxy}'s {@code mode} side. */
+  static List<AccessLog> tcpAccessLogs(MeshSnapshot mesh, ProxyNode proxy, Mode mode) {
+    return accessLogs(mesh.meshConfig(), applicable(mesh, proxy), mode);
+  }
+
   private static boolean applies(WorkloadMode m, Mode mode) {
     return m == null
         || m == WorkloadMode.CLIENT_AND_SERVER

@@ -89,7 +89,12 @@ final class Sidecars {
             MeshService s = services.get(0);
             String cluster = MeshNames.outboundCluster(port, null, s.hostname());
             l.addFilterChains(
-                FilterChain.newBuilder().addFilters(Envoy.tcpProxy(cluster, cluster)));
+                FilterChain.newBuilder()
+                    .addFilters(
+                        Envoy.tcpProxy(
+                            cluster,
+                            cluster,
+                            Observability.tcpAccessLogs(mesh, proxy, Observability.Mode.CLIENT))));
           }
           listeners.add(l.build());
         });
@@ -183,7 +188,11 @@ final class Sidecars {
             Observability.observe(hcm, mesh, proxy, Observability.Mode.SERVER);
             chain.addFilters(Envoy.filter(Envoy.HCM, hcm.build()));
           } else {
-            chain.addFilters(Envoy.tcpProxy(cluster, cluster));
+            chain.addFilters(
+                Envoy.tcpProxy(
+                    cluster,
+                    cluster,
+                    Observability.tcpAccessLogs(mesh, proxy, Observability.Mode.SERVER)));
           }
           l.addFilterChains(chain);
         });

@@ -647,6 +647,9 @@ public final class HttpProxy {
         tcpCluster != null && metrics != null
             ? metrics.tcp(Peer.UNKNOWN, cfg.clusters().get(tcpCluster).service(), "-")
             : null;
+    var observers =
+        tcpCluster == null ? null : cfg.observers().get(TcpProxy.TCP_OBSERVERS + tcpCluster);
+    UpstreamHost chosen = target;
     tcp.connect(target.port(), target.address())
         .onSuccess(
             up ->
@@ -654,7 +657,15 @@ public final class HttpProxy {
                     .onSuccess(
                         down -> {
                           stats.tcpConnection();
-                          Pipes.relay(down, up, series);
+                          TcpLogEntry log =
+                              TcpLogEntry.of(
+                                  observers == null ? null : observers.accessLogs(),
+                                  tcpCluster,
+                                  down);
+                          if (log != null) {
+                            log.upstream(chosen, up);
+                          }
+                          Pipes.relay(down, up, series, log);
                         })
                     .onFailure(e -> up.close()))
         .onFailure(e -> fail(in, ResponseFlag.UF));

@@ -16,12 +16,27 @@ final class Pipes {
    * client) and sent (to it).
    */
   static void relay(NetSocket down, NetSocket up, IstioMetrics.TcpSeries series) {
+    relay(down, up, series, null);
+  }
+
+  /** {@link #relay(NetSocket, NetSocket, IstioMetrics.TcpSeries)}, access-logged by {@code log}. */
+  static void relay(NetSocket down, NetSocket up, IstioMetrics.TcpSeries series, TcpLogEntry log) {
     if (series != null) {
       series.opened().increment();
-      down.closeHandler(v -> series.closed().increment());
     }
-    pipe(down, up, series == null ? null : series.received());
-    pipe(up, down, series == null ? null : series.sent());
+    if (series != null || log != null) {
+      down.closeHandler(
+          v -> {
+            if (series != null) {
+              series.closed().increment();
+            }
+            if (log != null) {
+              log.done(null);
+            }
+          });
+    }
+    pipe(down, up, series == null ? null : series.received(), log, true);
+    pipe(up, down, series == null ? null : series.sent(), log, false);
   }
 
   /**
@@ -30,13 +45,27 @@ final class Pipes {
    * Resumes {@code from}, as {@code pipeTo} does.
    */
   static void pipe(NetSocket from, NetSocket to, Counter bytes) {
-    if (bytes == null) {
+    pipe(from, to, bytes, null, false);
+  }
+
+  private static void pipe(
+      NetSocket from, NetSocket to, Counter bytes, TcpLogEntry log, boolean received) {
+    if (bytes == null && log == null) {
       from.pipeTo(to);
       return;
     }
     from.handler(
         b -> {
-          bytes.increment(b.length());
+          if (bytes != null) {
+            bytes.increment(b.length());
+          }
+          if (log != null) {
+            if (received) {
+              log.received += b.length();
+            } else {
+              log.sent += b.length();
+            }
+          }
           to.write(b);
           if (to.writeQueueFull()) {
             from.pause();

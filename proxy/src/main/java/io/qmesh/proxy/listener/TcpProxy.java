@@ -26,6 +26,9 @@ public final class TcpProxy {
 
   private static final Logger LOG = Logger.getLogger(TcpProxy.class.getName());
 
+  /** The key of a TCP proxy's observers in {@link ProxyConfig#observers}: this plus its cluster. */
+  public static final String TCP_OBSERVERS = "tcp|";
+
   private final Vertx vertx;
   private final Supplier<ProxyConfig> config;
   private final String cluster;
@@ -61,14 +64,18 @@ public final class TcpProxy {
 
   private void handle(NetSocket down) {
     stats.tcpConnection();
-    ProxyConfig.ClusterRuntime c = config.get().clusters().get(cluster);
+    ProxyConfig cfg = config.get();
+    var observers = cfg.observers().get(TCP_OBSERVERS + cluster);
+    TcpLogEntry log =
+        TcpLogEntry.of(observers == null ? null : observers.accessLogs(), cluster, down);
+    ProxyConfig.ClusterRuntime c = cfg.clusters().get(cluster);
     if (c == null) {
-      refuse(down, ResponseFlag.NC);
+      refuse(down, ResponseFlag.NC, log);
       return;
     }
     UpstreamHost host = c.balancer().choose(ThreadLocalRandom.current().nextLong());
     if (host == null) {
-      refuse(down, ResponseFlag.UH);
+      refuse(down, ResponseFlag.UH, log);
       return;
     }
     down.pause();
@@ -79,7 +86,10 @@ public final class TcpProxy {
         .onSuccess(
             up -> {
               up.closeHandler(v -> host.finished());
-              Pipes.relay(down, up, m == null ? null : m.tcp(Peer.UNKNOWN, null, "-"));
+              if (log != null) {
+                log.upstream(host, up);
+              }
+              Pipes.relay(down, up, m == null ? null : m.tcp(Peer.UNKNOWN, null, "-"), log);
             })
         .onFailure(
             e -> {
@@ -89,11 +99,17 @@ public final class TcpProxy {
                 series.opened().increment();
                 series.closed().increment();
               }
-              refuse(down, ResponseFlag.UF);
+              if (log != null) {
+                log.upstream(host, null);
+              }
+              refuse(down, ResponseFlag.UF, log);
             });
   }
 
-  private void refuse(NetSocket down, ResponseFlag flag) {
+  private void refuse(NetSocket down, ResponseFlag flag, TcpLogEntry log) {
+    if (log != null) {
+      log.done(flag);
+    }
     LOG.log(
         Level.FINE,
         "{0} {1}: closing the connection from {2}",

@@ -479,6 +479,56 @@ class ObservabilityTest {
     assertThat(lines(json, 2)).hasSize(2);
   }
 
+  @Test
+  void tcpConnectionsAreAccessLoggedWithTheirBytes() throws Exception {
+    int echo =
+        Backends.await(
+                b.vertx
+                    .createNetServer()
+                    .connectHandler(s -> s.handler(s::write))
+                    .listen(0, "127.0.0.1"))
+            .actualPort();
+    Path file = tmp.resolve("tcp.log");
+    String cluster = "inbound|27017||";
+    ProxyConfig config =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(
+                    "virtualInbound",
+                    TestXds.listener(
+                            27017,
+                            "envoy.filters.network.tcp_proxy",
+                            io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                                .newBuilder()
+                                .setStatPrefix(cluster)
+                                .setCluster(cluster)
+                                .addAccessLog(fileLog(file, text(ISTIO_TEXT), null))
+                                .build())
+                        .setName("virtualInbound")
+                        .build()),
+                Map.of(),
+                Map.of(cluster, TestXds.eds(cluster).build()),
+                Map.of(cluster, TestXds.cla(cluster, echo))));
+    int port =
+        Backends.await(new TcpProxy(b.vertx, () -> config, cluster).listen("127.0.0.1", 0))
+            .actualPort();
+    try (var s = new java.net.Socket("127.0.0.1", port)) {
+      s.getOutputStream().write("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      assertThat(s.getInputStream().readNBytes(5)).asString().isEqualTo("hello");
+    }
+    String line = lines(file, 1).get(0);
+    assertThat(line)
+        .matches(
+            "\\[[^]]+\\] \"- - -\" 0 - - - \"-\" 5 5 \\d+ - \"-\" \"-\" \"-\" \"-\""
+                + " \"127.0.0.1:"
+                + echo
+                + "\" "
+                + java.util.regex.Pattern.quote(cluster)
+                + " 127.0.0.1:\\d+ 127.0.0.1:"
+                + port
+                + " 127.0.0.1:\\d+ - -");
+  }
+
   /** Istio's default text format, as pilot sends it. */
   private static final String ISTIO_TEXT =
       "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" "
