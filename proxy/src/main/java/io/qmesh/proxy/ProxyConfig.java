@@ -229,11 +229,7 @@ public record ProxyConfig(
       Iterable<Listener> listeners, Map<String, ClusterRuntime> clusters) {
     Map<String, Observers> out = new HashMap<>();
     for (Listener l : listeners) {
-      List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
-      if (l.hasDefaultFilterChain()) {
-        chains.add(l.getDefaultFilterChain());
-      }
-      for (FilterChain fc : chains) {
+      for (FilterChain fc : chains(l)) {
         for (Filter f : fc.getFiltersList()) {
           if (f.getTypedConfig().is(TcpProxy.class)) {
             tcpObservers(l, f, out);
@@ -303,14 +299,20 @@ public record ProxyConfig(
     return h.address() + ":" + h.port();
   }
 
+  /** A listener's filter chains, its default chain last. */
+  private static List<FilterChain> chains(Listener l) {
+    if (!l.hasDefaultFilterChain()) {
+      return l.getFilterChainsList();
+    }
+    List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
+    chains.add(l.getDefaultFilterChain());
+    return chains;
+  }
+
   private static List<RouteConfiguration> inlineRoutes(Iterable<Listener> listeners) {
     List<RouteConfiguration> out = new ArrayList<>();
     for (Listener l : listeners) {
-      List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
-      if (l.hasDefaultFilterChain()) {
-        chains.add(l.getDefaultFilterChain());
-      }
-      for (FilterChain fc : chains) {
+      for (FilterChain fc : chains(l)) {
         for (Filter f : fc.getFiltersList()) {
           if (f.getTypedConfig().is(HttpConnectionManager.class)) {
             try {

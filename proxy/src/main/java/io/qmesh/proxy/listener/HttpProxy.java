@@ -981,12 +981,12 @@ public final class HttpProxy {
 
     @Override
     public String downstreamLocalAddress() {
-      return request.localAddress() == null ? null : request.localAddress().toString();
+      return AccessLog.Entry.address(request.localAddress());
     }
 
     @Override
     public String downstreamRemoteAddress() {
-      return request.remoteAddress() == null ? null : request.remoteAddress().toString();
+      return AccessLog.Entry.address(request.remoteAddress());
     }
 
     @Override

@@ -111,17 +111,17 @@ final class TcpLogEntry implements AccessLog.Entry {
 
   @Override
   public String upstreamLocalAddress() {
-    return up == null || up.localAddress() == null ? null : up.localAddress().toString();
+    return up == null ? null : AccessLog.Entry.address(up.localAddress());
   }
 
   @Override
   public String downstreamLocalAddress() {
-    return down == null || down.localAddress() == null ? null : down.localAddress().toString();
+    return AccessLog.Entry.address(down.localAddress());
   }
 
   @Override
   public String downstreamRemoteAddress() {
-    return down == null || down.remoteAddress() == null ? null : down.remoteAddress().toString();
+    return AccessLog.Entry.address(down.remoteAddress());
   }
 
   @Override

@@ -53,6 +53,11 @@ public final class AccessLog {
     String downstreamRemoteAddress();
 
     String routeName();
+
+    /** An address as the operators print it ({@code host:port}), or null. */
+    static String address(io.vertx.core.net.SocketAddress a) {
+      return a == null ? null : a.toString();
+    }
   }
 
   /** One piece of a format: a literal or a command operator. */
