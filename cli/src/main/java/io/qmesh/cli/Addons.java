@@ -27,21 +27,19 @@ final class Addons {
   static final int PROMETHEUS_PORT = 9090;
   static final int ZIPKIN_PORT = 9411;
 
+  /** The zipkin-server version the hint names (e2e/pom.xml fetches the same). */
+  static final String ZIPKIN_VERSION = "3.5.1";
+
   /** How to fetch Zipkin when it is missing. */
   static final String ZIPKIN_FETCH =
       "./mvnw dependency:get -Dartifact=io.zipkin:zipkin-server:"
-          + zipkinVersion()
+          + ZIPKIN_VERSION
           + ":jar:exec -Dtransitive=false";
 
   private final Home home;
 
   Addons(Home home) {
     this.home = home;
-  }
-
-  /** The zipkin-server version the e2e suite and the hint use. */
-  static String zipkinVersion() {
-    return "3.5.1";
   }
 
   /** The Prometheus binary, if there is one. */
@@ -131,7 +129,6 @@ final class Addons {
     Map<String, String> env = new HashMap<>();
     env.put("QUERY_PORT", String.valueOf(ZIPKIN_PORT));
     env.put("STORAGE_TYPE", "mem");
-    env.put("JAVA_OPTS", "");
     return new Launch(
         "zipkin",
         "addon",

@@ -139,10 +139,7 @@ public final class Observability {
   }
 
   private static boolean applies(WorkloadMode m, Mode mode) {
-    return m == null
-        || m == WorkloadMode.CLIENT_AND_SERVER
-        || m.name().equals(mode.name())
-        || m.toString().equals(mode.name());
+    return m == null || m == WorkloadMode.CLIENT_AND_SERVER || m.name().equals(mode.name());
   }
 
   private static Optional<HttpConnectionManager.Tracing> tracing(

@@ -77,7 +77,7 @@ public final class AccessLog {
   }
 
   /** A number, appended without boxing. */
-  private record Number(java.util.function.ToLongFunction<Entry> f) implements Part {
+  private record Count(java.util.function.ToLongFunction<Entry> f) implements Part {
     @Override
     public Object value(Entry e) {
       return f.applyAsLong(e);
@@ -91,18 +91,23 @@ public final class AccessLog {
 
   /** START_TIME, formatted once per millisecond per thread. */
   private static final class StartTime implements Part {
-    private static final ThreadLocal<Object[]> LAST =
-        ThreadLocal.withInitial(() -> new Object[] {-1L, ""});
+    /** The last millisecond a thread formatted, and its text. */
+    private static final class Last {
+      long millis = -1;
+      String text;
+    }
+
+    private static final ThreadLocal<Last> LAST = ThreadLocal.withInitial(Last::new);
 
     @Override
     public Object value(Entry e) {
-      Object[] last = LAST.get();
+      Last last = LAST.get();
       long ms = e.startMillis();
-      if ((Long) last[0] != ms) {
-        last[0] = ms;
-        last[1] = START_TIME.format(Instant.ofEpochMilli(ms));
+      if (last.millis != ms) {
+        last.millis = ms;
+        last.text = START_TIME.format(Instant.ofEpochMilli(ms));
       }
-      return last[1];
+      return last.text;
     }
   }
 
@@ -216,7 +221,7 @@ public final class AccessLog {
         Object v = parts.get(0).value(e);
         if (v == null) {
           sb.append("null");
-        } else if (v instanceof java.lang.Number) {
+        } else if (v instanceof Number) {
           sb.append(v);
         } else {
           quote(sb, v.toString());
@@ -347,17 +352,17 @@ public final class AccessLog {
       case "PROTOCOL":
         return Entry::protocol;
       case "RESPONSE_CODE":
-        return new Number(Entry::status);
+        return new Count(Entry::status);
       case "RESPONSE_FLAGS":
         return Entry::flags;
       case "RESPONSE_CODE_DETAILS":
         return Entry::details;
       case "BYTES_RECEIVED":
-        return new Number(Entry::bytesReceived);
+        return new Count(Entry::bytesReceived);
       case "BYTES_SENT":
-        return new Number(Entry::bytesSent);
+        return new Count(Entry::bytesSent);
       case "DURATION":
-        return new Number(Entry::durationMillis);
+        return new Count(Entry::durationMillis);
       case "UPSTREAM_HOST":
         return Entry::upstreamHost;
       case "UPSTREAM_CLUSTER":

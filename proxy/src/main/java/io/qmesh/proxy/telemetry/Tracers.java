@@ -71,16 +71,12 @@ public final class Tracers implements AutoCloseable {
     return io.vertx.core.http.HttpHeaders.createOptimized(name);
   }
 
-  private final Peer self;
-  private final String nodeId;
   private final String serviceName;
   private final Map<TracePolicy.Collector, Tracer> tracers = new ConcurrentHashMap<>();
   private final Map<TracePolicy.Collector, SdkTracerProvider> providers = new ConcurrentHashMap<>();
   private final Attributes identity;
 
   public Tracers(Peer self, String nodeId) {
-    this.self = self;
-    this.nodeId = nodeId;
     this.serviceName = self.canonicalService() + "." + self.namespace();
     this.identity =
         Attributes.builder()
@@ -214,14 +210,5 @@ public final class Tracers implements AutoCloseable {
   @Override
   public void close() {
     providers.values().forEach(p -> p.shutdown().join(5, TimeUnit.SECONDS));
-  }
-
-  /** This proxy's identity, for tests and the admin. */
-  public Peer self() {
-    return self;
-  }
-
-  public String nodeId() {
-    return nodeId;
   }
 }
