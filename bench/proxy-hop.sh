@@ -173,6 +173,7 @@ run() { # label url host-header h2-url pids...
   local rss="-" cpu="-"
   if [ $# -gt 0 ]; then rss=$(rss_mb "$@"); cpu=$(awk -v c=$((c1 - c0)) -v n="$reqs" 'BEGIN {printf "%.1f", c * 1000 / n}'); fi
   printf '%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "$label" "$rps" "$p50" "$p99" "$h50" "$h99" "$h2" "$rss" "$cpu"
+  echo "${CYCLE:-0}|$label|$rps|$cpu" >> "$WORK/runs"
 }
 run direct "http://127.0.0.1:$BACKEND/" "" "http://127.0.0.1:$((BACKEND + 3))/"
 run "qmesh 1 hop" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
@@ -180,7 +181,19 @@ run "qmesh pair" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" 
 run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "$HAPROXY_PID"
 run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY + 10))/" "$NGINX_PID"
 
-zipkin_configured() { curl -sf "http://127.0.0.1:$CLIENT_ADMIN/config_dump" | grep -q envoy.tracers.zipkin; }
+# QMESH_BENCH_TEL=tracing|logs: measure one of the two alone.
+TEL_TRACING='  tracing:
+  - providers: [{name: zipkin}]
+    randomSamplingPercentage: 1.0'
+TEL_LOGS='  accessLogging:
+  - providers: [{name: envoy}]'
+case "${QMESH_BENCH_TEL:-}" in
+  tracing) TEL_SPEC=$TEL_TRACING ;;
+  logs) TEL_SPEC=$TEL_LOGS ;;
+  *) TEL_SPEC="$TEL_TRACING
+$TEL_LOGS" ;;
+esac
+telemetry_configured() { curl -sf "http://127.0.0.1:$CLIENT_ADMIN/config_dump" | grep -qE "envoy.tracers.zipkin|envoy.access_loggers.file"; }
 telemetry() { # apply|delete
   local path=/apis/config; [ "$1" = delete ] && path=/apis/delete
   curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP$path" >/dev/null <<EOF
@@ -188,20 +201,29 @@ apiVersion: telemetry.istio.io/v1
 kind: Telemetry
 metadata: {name: mesh-default, namespace: istio-system}
 spec:
-  tracing:
-  - providers: [{name: zipkin}]
-    randomSamplingPercentage: 1.0
-  accessLogging:
-  - providers: [{name: envoy}]
+$TEL_SPEC
 EOF
-  if [ "$1" = apply ]; then until zipkin_configured; do sleep 0.3; done
-  else while zipkin_configured; do sleep 0.3; done; fi
+  if [ "$1" = apply ]; then until telemetry_configured; do sleep 0.3; done
+  else while telemetry_configured; do sleep 0.3; done; fi
 }
+# QMESH_BENCH_TEL_CYCLES: how many apply/delete cycles (default 4; runs vary, so the overhead is
+# the mean over the cycles after the first, which warms the telemetry's code up);
+# QMESH_BENCH_TEL_JFR=file: record the client sidecar's +tel and again runs (JFR profiles).
 if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]]; then
-  telemetry apply
-  ONLY="" run "1 hop +tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
-  telemetry delete
-  ONLY="" run "1 hop again" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+  for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-4}; cycle++)); do
+    export CYCLE=$cycle
+    telemetry apply
+    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.start name=tel settings=profile >/dev/null
+    ONLY="" run "1 hop +tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$cycle.jfr" >/dev/null
+    telemetry delete
+    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.start name=off settings=profile >/dev/null
+    ONLY="" run "1 hop again" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
+    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.stop name=off filename="${QMESH_BENCH_TEL_JFR%.jfr}-$cycle-off.jfr" >/dev/null
+  done
+  awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t += $3; tc += $4; n++}
+    $1 > 1 && $2 == "1 hop again" {a += $3; ac += $4; m++}
+    END { if (n && m) printf "telemetry overhead (mean of cycles 2-%d): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n + 1, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
 fi
 echo
 echo "p50/p99: wrk at full load (50 connections); @1k: hey at 1000 req/s (10 x 100); h2: h2load,"

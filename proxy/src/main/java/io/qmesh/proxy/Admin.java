@@ -151,7 +151,7 @@ public final class Admin {
                 c.hosts()
                     .forEach(
                         h -> {
-                          String prefix = name + "::" + h.address() + ":" + h.port() + "::";
+                          String prefix = name + "::" + h.hostPort() + "::";
                           out.append(prefix)
                               .append("health_flags::")
                               .append(h.ejected() ? "/failed_outlier_check" : "healthy")

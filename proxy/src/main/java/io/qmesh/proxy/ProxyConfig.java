@@ -296,7 +296,7 @@ public record ProxyConfig(
       return null;
     }
     UpstreamHost h = c.hosts().get(0);
-    return h.address() + ":" + h.port();
+    return h.hostPort();
   }
 
   /** A listener's filter chains, its default chain last. */

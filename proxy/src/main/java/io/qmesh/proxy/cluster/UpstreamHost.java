@@ -12,6 +12,7 @@ public final class UpstreamHost {
   private final String address;
   private final int port;
   private final int weight;
+  private final String hostPort;
   private final AtomicInteger active = new AtomicInteger();
   final AtomicInteger consecutive5xx = new AtomicInteger();
   final AtomicInteger consecutiveGateway = new AtomicInteger();
@@ -28,6 +29,12 @@ public final class UpstreamHost {
     this.address = address;
     this.port = port;
     this.weight = Math.max(1, weight);
+    this.hostPort = address + ":" + port;
+  }
+
+  /** {@code address:port}, as logs and stats print it. */
+  public String hostPort() {
+    return hostPort;
   }
 
   public String address() {

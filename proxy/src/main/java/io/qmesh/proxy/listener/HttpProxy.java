@@ -1,6 +1,7 @@
 package io.qmesh.proxy.listener;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.netty.util.AsciiString;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
@@ -32,6 +33,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -849,7 +851,7 @@ public final class HttpProxy {
       s.setAttribute("downstream_cluster", "-");
       Tracers.tag(s, "guid:x-request-id", requestHeader("x-request-id"));
       Tracers.tag(s, "user_agent", request.getHeader("user-agent"));
-      Tracers.tag(s, "peer.address", downstreamRemoteAddress());
+      Tracers.tag(s, "peer.address", AccessLog.Entry.address(downstreamRemoteAddress()));
       for (var tag : observers.tracing().tags()) {
         switch (tag.getTypeCase()) {
           case LITERAL -> Tracers.tag(s, tag.getTag(), tag.getLiteral().getValue());
@@ -888,25 +890,29 @@ public final class HttpProxy {
     }
 
     @Override
-    public String requestHeader(String name) {
-      switch (name) {
-        case ":method":
-          return request.method().name();
-        case ":path":
-          return originForm(request.uri());
-        case ":authority":
-          return request.authority() == null ? null : request.authority().toString();
-        case ":scheme":
-          return request.scheme();
-        case "x-request-id":
-          return requestId != null ? requestId : request.getHeader(X_REQUEST_ID);
-        default:
-          return request.getHeader(name);
+    public String requestHeader(CharSequence name) {
+      if (name.length() > 0 && name.charAt(0) == ':') {
+        switch (name.toString()) {
+          case ":method":
+            return request.method().name();
+          case ":path":
+            return originForm(request.uri());
+          case ":authority":
+            return request.host();
+          case ":scheme":
+            return request.scheme();
+          default:
+            return null;
+        }
       }
+      if (requestId != null && AsciiString.contentEquals(name, X_REQUEST_ID)) {
+        return requestId;
+      }
+      return request.getHeader(name);
     }
 
     @Override
-    public String responseHeader(String name) {
+    public String responseHeader(CharSequence name) {
       return response.headers().get(name);
     }
 
@@ -966,7 +972,7 @@ public final class HttpProxy {
 
     @Override
     public String upstreamHost() {
-      return upstreamHost == null ? null : upstreamHost.address() + ":" + upstreamHost.port();
+      return upstreamHost == null ? null : upstreamHost.hostPort();
     }
 
     @Override
@@ -975,18 +981,18 @@ public final class HttpProxy {
     }
 
     @Override
-    public String upstreamLocalAddress() {
-      return upstreamConnection == null ? null : String.valueOf(upstreamConnection.localAddress());
+    public SocketAddress upstreamLocalAddress() {
+      return upstreamConnection == null ? null : upstreamConnection.localAddress();
     }
 
     @Override
-    public String downstreamLocalAddress() {
-      return AccessLog.Entry.address(request.localAddress());
+    public SocketAddress downstreamLocalAddress() {
+      return request.localAddress();
     }
 
     @Override
-    public String downstreamRemoteAddress() {
-      return AccessLog.Entry.address(request.remoteAddress());
+    public SocketAddress downstreamRemoteAddress() {
+      return request.remoteAddress();
     }
 
     @Override

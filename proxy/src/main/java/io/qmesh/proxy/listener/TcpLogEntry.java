@@ -3,6 +3,7 @@ package io.qmesh.proxy.listener;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.telemetry.AccessLog;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import java.util.List;
 
 /**
@@ -55,12 +56,12 @@ final class TcpLogEntry implements AccessLog.Entry {
   }
 
   @Override
-  public String requestHeader(String lowerCaseName) {
+  public String requestHeader(CharSequence lowerCaseName) {
     return null;
   }
 
   @Override
-  public String responseHeader(String lowerCaseName) {
+  public String responseHeader(CharSequence lowerCaseName) {
     return null;
   }
 
@@ -101,7 +102,7 @@ final class TcpLogEntry implements AccessLog.Entry {
 
   @Override
   public String upstreamHost() {
-    return host == null ? null : host.address() + ":" + host.port();
+    return host == null ? null : host.hostPort();
   }
 
   @Override
@@ -110,18 +111,18 @@ final class TcpLogEntry implements AccessLog.Entry {
   }
 
   @Override
-  public String upstreamLocalAddress() {
-    return up == null ? null : AccessLog.Entry.address(up.localAddress());
+  public SocketAddress upstreamLocalAddress() {
+    return up == null ? null : up.localAddress();
   }
 
   @Override
-  public String downstreamLocalAddress() {
-    return AccessLog.Entry.address(down.localAddress());
+  public SocketAddress downstreamLocalAddress() {
+    return down.localAddress();
   }
 
   @Override
-  public String downstreamRemoteAddress() {
-    return AccessLog.Entry.address(down.remoteAddress());
+  public SocketAddress downstreamRemoteAddress() {
+    return down.remoteAddress();
   }
 
   @Override

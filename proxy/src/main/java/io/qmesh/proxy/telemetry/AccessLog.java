@@ -3,6 +3,8 @@ package io.qmesh.proxy.telemetry;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.accesslog.v3.ComparisonFilter;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.netty.util.AsciiString;
+import io.vertx.core.net.SocketAddress;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -10,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.IntPredicate;
 
 /**
@@ -24,9 +27,10 @@ public final class AccessLog {
   public interface Entry {
     long startMillis();
 
-    String requestHeader(String lowerCaseName);
+    /** A request header by its lower-case name; pseudo-headers ({@code :path}...) too. */
+    String requestHeader(CharSequence lowerCaseName);
 
-    String responseHeader(String lowerCaseName);
+    String responseHeader(CharSequence lowerCaseName);
 
     String protocol();
 
@@ -46,16 +50,16 @@ public final class AccessLog {
 
     String upstreamCluster();
 
-    String upstreamLocalAddress();
+    SocketAddress upstreamLocalAddress();
 
-    String downstreamLocalAddress();
+    SocketAddress downstreamLocalAddress();
 
-    String downstreamRemoteAddress();
+    SocketAddress downstreamRemoteAddress();
 
     String routeName();
 
     /** An address as the operators print it ({@code host:port}), or null. */
-    static String address(io.vertx.core.net.SocketAddress a) {
+    static String address(SocketAddress a) {
       return a == null ? null : a.toString();
     }
   }
@@ -89,6 +93,40 @@ public final class AccessLog {
     }
   }
 
+  /** A text value, appended as it is ({@code -} for none). */
+  private record Text(Function<Entry, String> f) implements Part {
+    @Override
+    public Object value(Entry e) {
+      return f.apply(e);
+    }
+
+    @Override
+    public void append(Entry e, StringBuilder sb) {
+      String v = f.apply(e);
+      sb.append(v == null ? "-" : v);
+    }
+  }
+
+  /** An address, appended as {@code host:port} without a string of its own. */
+  private record Address(Function<Entry, SocketAddress> f) implements Part {
+    @Override
+    public Object value(Entry e) {
+      return Entry.address(f.apply(e));
+    }
+
+    @Override
+    public void append(Entry e, StringBuilder sb) {
+      SocketAddress a = f.apply(e);
+      if (a == null) {
+        sb.append('-');
+      } else if (a.path() != null) {
+        sb.append(a.path());
+      } else {
+        sb.append(a.host()).append(':').append(a.port());
+      }
+    }
+  }
+
   /** START_TIME, formatted once per millisecond per thread. */
   private static final class StartTime implements Part {
     /** The last millisecond a thread formatted, and its text. */
@@ -108,6 +146,11 @@ public final class AccessLog {
         last.text = START_TIME.format(Instant.ofEpochMilli(ms));
       }
       return last.text;
+    }
+
+    @Override
+    public void append(Entry e, StringBuilder sb) {
+      sb.append((String) value(e));
     }
   }
 
@@ -265,6 +308,11 @@ public final class AccessLog {
     public Object value(Entry e) {
       return text;
     }
+
+    @Override
+    public void append(Entry e, StringBuilder sb) {
+      sb.append(text);
+    }
   }
 
   /** Parses a format: literals and {@code %OPERATOR%} or {@code %OPERATOR(arg)[:max]%}. */
@@ -333,30 +381,32 @@ public final class AccessLog {
     switch (name) {
       case "REQ":
         {
-          String[] alt = headerNames(arg);
-          return e -> {
-            String v = e.requestHeader(alt[0]);
-            return v == null && alt.length > 1 ? e.requestHeader(alt[1]) : v;
-          };
+          CharSequence[] alt = headerNames(arg);
+          return new Text(
+              e -> {
+                String v = e.requestHeader(alt[0]);
+                return v == null && alt.length > 1 ? e.requestHeader(alt[1]) : v;
+              });
         }
       case "RESP":
         {
-          String[] alt = headerNames(arg);
-          return e -> {
-            String v = e.responseHeader(alt[0]);
-            return v == null && alt.length > 1 ? e.responseHeader(alt[1]) : v;
-          };
+          CharSequence[] alt = headerNames(arg);
+          return new Text(
+              e -> {
+                String v = e.responseHeader(alt[0]);
+                return v == null && alt.length > 1 ? e.responseHeader(alt[1]) : v;
+              });
         }
       case "START_TIME":
         return new StartTime();
       case "PROTOCOL":
-        return Entry::protocol;
+        return new Text(Entry::protocol);
       case "RESPONSE_CODE":
         return new Count(Entry::status);
       case "RESPONSE_FLAGS":
-        return Entry::flags;
+        return new Text(Entry::flags);
       case "RESPONSE_CODE_DETAILS":
-        return Entry::details;
+        return new Text(Entry::details);
       case "BYTES_RECEIVED":
         return new Count(Entry::bytesReceived);
       case "BYTES_SENT":
@@ -364,21 +414,21 @@ public final class AccessLog {
       case "DURATION":
         return new Count(Entry::durationMillis);
       case "UPSTREAM_HOST":
-        return Entry::upstreamHost;
+        return new Text(Entry::upstreamHost);
       case "UPSTREAM_CLUSTER":
       case "UPSTREAM_CLUSTER_RAW":
-        return Entry::upstreamCluster;
+        return new Text(Entry::upstreamCluster);
       case "UPSTREAM_LOCAL_ADDRESS":
-        return Entry::upstreamLocalAddress;
+        return new Address(Entry::upstreamLocalAddress);
       case "DOWNSTREAM_LOCAL_ADDRESS":
-        return Entry::downstreamLocalAddress;
+        return new Address(Entry::downstreamLocalAddress);
       case "DOWNSTREAM_REMOTE_ADDRESS":
       case "DOWNSTREAM_PEER_ADDRESS":
-        return Entry::downstreamRemoteAddress;
+        return new Address(Entry::downstreamRemoteAddress);
       case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
-        return e -> withoutPort(e.downstreamRemoteAddress());
+        return new Text(e -> withoutPort(e.downstreamRemoteAddress()));
       case "ROUTE_NAME":
-        return Entry::routeName;
+        return new Text(Entry::routeName);
       case "CONNECTION_TERMINATION_DETAILS":
       case "UPSTREAM_TRANSPORT_FAILURE_REASON":
       case "REQUESTED_SERVER_NAME":
@@ -395,23 +445,21 @@ public final class AccessLog {
     }
   }
 
-  private static String[] headerNames(String arg) {
+  /** The names of {@code NAME?ALTERNATIVE}, lower case, with their hashes computed once. */
+  private static CharSequence[] headerNames(String arg) {
     if (arg == null || arg.isEmpty()) {
       throw new IllegalArgumentException("access log format: REQ/RESP need a header name");
     }
     String[] alt = arg.split("\\?", 2);
+    CharSequence[] names = new CharSequence[alt.length];
     for (int i = 0; i < alt.length; i++) {
-      alt[i] = alt[i].toLowerCase(java.util.Locale.ROOT);
+      names[i] = AsciiString.cached(alt[i].toLowerCase(java.util.Locale.ROOT));
     }
-    return alt;
+    return names;
   }
 
-  private static String withoutPort(String address) {
-    if (address == null) {
-      return null;
-    }
-    int colon = address.lastIndexOf(':');
-    return colon < 0 ? address : address.substring(0, colon);
+  private static String withoutPort(SocketAddress address) {
+    return address == null ? null : address.path() != null ? address.path() : address.host();
   }
 
   private static String hostname() {

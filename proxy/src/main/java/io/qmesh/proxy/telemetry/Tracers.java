@@ -31,9 +31,10 @@ import zipkin2.reporter.urlconnection.URLConnectionSender;
  * A proxy's tracing, as Envoy's tracers do it for Istio: per request, the trace context is read
  * from the request (B3 {@code x-b3-*}, else W3C {@code traceparent}), a sampling decision is taken
  * (the caller's, else the connection manager's random sampling), a span is made for this hop, and
- * its context goes on to the upstream in both formats (W3C {@code traceparent}, B3 multi-header).
- * Sampled spans are exported in batches by the OpenTelemetry SDK, to Zipkin (JSON v2) or an
- * OTLP/HTTP collector; a request that is not sampled costs two ids and the headers.
+ * its context goes on to the upstream (B3 multi-header for Zipkin, W3C {@code traceparent} for
+ * OpenTelemetry, and whatever format the caller used). Sampled spans are exported in batches by the
+ * OpenTelemetry SDK, to Zipkin (JSON v2) or an OTLP/HTTP collector; a request that is not sampled
+ * costs two ids and the headers.
  *
  * <p>Spans carry Istio's tags: {@code istio.canonical_service}, {@code istio.canonical_revision},
  * {@code istio.namespace}, {@code istio.mesh_id}, {@code node_id}, {@code component}, {@code
@@ -61,7 +62,7 @@ public final class Tracers implements AutoCloseable {
 
   private static final IdGenerator IDS = IdGenerator.random();
   private static final CharSequence B3_PARENT = header("x-b3-parentspanid");
-  private static final CharSequence B3_SINGLE = header("b3");
+  private static final CharSequence B3_SINGLE_HEADER = header("b3");
   private static final CharSequence B3_TRACE_ID = header("x-b3-traceid");
   private static final CharSequence B3_SPAN_ID = header("x-b3-spanid");
   private static final CharSequence B3_SAMPLED = header("x-b3-sampled");
@@ -95,38 +96,48 @@ public final class Tracers implements AutoCloseable {
     return serviceName;
   }
 
+  /** The propagation formats a trace context is written in (bits of {@link Trace#formats}). */
+  static final int W3C = 1;
+
+  static final int B3_MULTI = 2;
+  static final int B3_SINGLE = 4;
+
   /**
    * This hop's trace context: the span reported (null when the request is not sampled or nothing is
-   * reported), and what goes upstream.
+   * reported), and what goes upstream, in which formats.
    */
   public record Trace(
-      Span span, String traceId, String spanId, boolean sampled, String parentSpanId, boolean b3) {
+      Span span, String traceId, String spanId, boolean sampled, String parentSpanId, int formats) {
 
     /**
-     * Writes the context into the upstream request's headers in W3C and B3 multi-header form, with
-     * {@code x-b3-parentspanid} the caller's span as Envoy's Zipkin tracer writes it; a B3 single
-     * header the caller sent is rewritten too, so no stale context goes on.
+     * Writes the context into the upstream request's headers: B3 multi-header (with {@code
+     * x-b3-parentspanid} the caller's span, as Envoy's Zipkin tracer writes it), W3C {@code
+     * traceparent}, and a B3 single header when the caller sent one, so no stale context goes on.
      */
     public void inject(MultiMap headers) {
-      headers.set(
-          TRACEPARENT,
-          new StringBuilder(55)
-              .append("00-")
-              .append(traceId)
-              .append('-')
-              .append(spanId)
-              .append(sampled ? "-01" : "-00")
-              .toString());
-      headers.set(B3_TRACE_ID, traceId);
-      headers.set(B3_SPAN_ID, spanId);
-      headers.set(B3_SAMPLED, sampled ? "1" : "0");
-      if (parentSpanId != null) {
-        headers.set(B3_PARENT, parentSpanId);
-      } else {
-        headers.remove(B3_PARENT);
+      if ((formats & W3C) != 0) {
+        headers.set(
+            TRACEPARENT,
+            new StringBuilder(55)
+                .append("00-")
+                .append(traceId)
+                .append('-')
+                .append(spanId)
+                .append(sampled ? "-01" : "-00")
+                .toString());
       }
-      if (b3) {
-        headers.set(B3_SINGLE, traceId + "-" + spanId + "-" + (sampled ? "1" : "0"));
+      if ((formats & B3_MULTI) != 0) {
+        headers.set(B3_TRACE_ID, traceId);
+        headers.set(B3_SPAN_ID, spanId);
+        headers.set(B3_SAMPLED, sampled ? "1" : "0");
+        if (parentSpanId != null) {
+          headers.set(B3_PARENT, parentSpanId);
+        } else {
+          headers.remove(B3_PARENT);
+        }
+      }
+      if ((formats & B3_SINGLE) != 0) {
+        headers.set(B3_SINGLE_HEADER, traceId + "-" + spanId + "-" + (sampled ? "1" : "0"));
       }
     }
   }
@@ -134,15 +145,27 @@ public final class Tracers implements AutoCloseable {
   /**
    * Starts this hop's trace: reads the caller's context from the request's {@code headers} and
    * decides. The request's headers are left as they are; {@link Trace#inject} writes the new
-   * context into the upstream request's.
+   * context into the upstream request's: in the collector's own format (B3 for Zipkin, as Envoy's
+   * Zipkin tracer; W3C for OpenTelemetry, as Envoy's OpenTelemetry tracer; both when nothing is
+   * reported), and in every format the caller used, so a context is never lost on the way.
    */
   public Trace start(MultiMap headers, TracePolicy policy, SpanKind kind, String name) {
     // Most requests at an edge carry no context: no parsing then.
-    boolean b3 = headers.contains(B3_SINGLE);
+    boolean b3Single = headers.contains(B3_SINGLE_HEADER);
+    boolean w3c = headers.contains(TRACEPARENT);
+    boolean b3Multi = headers.contains(B3_TRACE_ID);
     Context parent =
-        b3 || headers.contains(TRACEPARENT) || headers.contains(B3_TRACE_ID)
+        b3Single || w3c || b3Multi
             ? PROPAGATOR.extract(Context.root(), headers, GETTER)
             : Context.root();
+    TracePolicy.Collector collector = policy.collector();
+    int formats =
+        (collector == null
+                ? W3C | B3_MULTI
+                : collector.kind() == TracePolicy.Kind.ZIPKIN ? B3_MULTI : W3C)
+            | (w3c ? W3C : 0)
+            | (b3Multi ? B3_MULTI : 0)
+            | (b3Single ? B3_SINGLE | B3_MULTI : 0);
     SpanContext incoming = Span.fromContext(parent).getSpanContext();
     String parentSpanId = incoming.isValid() ? incoming.getSpanId() : null;
     boolean sampled =
@@ -151,24 +174,24 @@ public final class Tracers implements AutoCloseable {
             : policy.sampling() > 0
                 && (policy.sampling() >= 1
                     || ThreadLocalRandom.current().nextDouble() < policy.sampling());
-    if (!sampled || policy.collector() == null) {
+    if (!sampled || collector == null) {
       return new Trace(
           null,
           incoming.isValid() ? incoming.getTraceId() : IDS.generateTraceId(),
           IDS.generateSpanId(),
           sampled,
           parentSpanId,
-          b3);
+          formats);
     }
     Span span =
-        tracer(policy.collector())
+        tracer(collector)
             .spanBuilder(name)
             .setParent(parent)
             .setSpanKind(kind)
             .setAllAttributes(identity)
             .startSpan();
     SpanContext c = span.getSpanContext();
-    return new Trace(span, c.getTraceId(), c.getSpanId(), true, parentSpanId, b3);
+    return new Trace(span, c.getTraceId(), c.getSpanId(), true, parentSpanId, formats);
   }
 
   /** Sets a custom tag's value on a span. */

@@ -248,7 +248,8 @@ class ObservabilityTest {
     assertThat(server.path("localEndpoint").path("serviceName").asText())
         .isEqualTo("reviews.default");
 
-    // The app sees the server span's context in both formats, and the request id.
+    // The app sees the server span's context in B3 (Envoy's Zipkin tracer writes no W3C context
+    // of its own), and the request id.
     Backends.Received seen = b.received.peek();
     String traceId = server.path("traceId").asText();
     String spanId = server.path("id").asText();
@@ -256,7 +257,7 @@ class ObservabilityTest {
         .containsEntry("x-b3-traceid", traceId)
         .containsEntry("x-b3-spanid", spanId)
         .containsEntry("x-b3-sampled", "1")
-        .containsEntry("traceparent", "00-" + traceId + "-" + spanId + "-01")
+        .doesNotContainKey("traceparent")
         .containsKey("x-request-id");
 
     Map<String, String> ct = tags(client);
@@ -307,6 +308,10 @@ class ObservabilityTest {
         HttpConnectionManager.newBuilder().setTracing(otel),
         HttpConnectionManager.newBuilder().setTracing(otel));
     assertThat(b.get("reviews:9080", "/otlp").statusCode()).isEqualTo(200);
+    // Envoy's OpenTelemetry tracer propagates W3C trace context, not B3.
+    Backends.Received seen = b.received.poll();
+    assertThat(seen.headers().get("traceparent")).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+    assertThat(seen.headers()).doesNotContainKeys("x-b3-traceid", "x-b3-spanid", "x-b3-sampled");
     // OTLP over HTTP: protobuf batches posted to /v1/traces at the cluster's host.
     await()
         .atMost(Duration.ofSeconds(10))
@@ -325,7 +330,8 @@ class ObservabilityTest {
         HttpConnectionManager.newBuilder().setTracing(tracing(100)));
     String traceId = "463ac35c9f6413ad48485a3953bb6124";
 
-    // Not sampled upstream of us (W3C flags 00): nothing is reported, the trace goes on unsampled.
+    // Not sampled upstream of us (W3C flags 00): nothing is reported, the trace goes on unsampled,
+    // in the caller's format (W3C) and the collector's (B3).
     b.get(
         "reviews:9080",
         "/a",
