@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.IntPredicate;
 
@@ -380,23 +381,9 @@ public final class AccessLog {
   private static Part part(String name, String arg, String op) {
     switch (name) {
       case "REQ":
-        {
-          CharSequence[] alt = headerNames(arg);
-          return new Text(
-              e -> {
-                String v = e.requestHeader(alt[0]);
-                return v == null && alt.length > 1 ? e.requestHeader(alt[1]) : v;
-              });
-        }
+        return header(arg, Entry::requestHeader);
       case "RESP":
-        {
-          CharSequence[] alt = headerNames(arg);
-          return new Text(
-              e -> {
-                String v = e.responseHeader(alt[0]);
-                return v == null && alt.length > 1 ? e.responseHeader(alt[1]) : v;
-              });
-        }
+        return header(arg, Entry::responseHeader);
       case "START_TIME":
         return new StartTime();
       case "PROTOCOL":
@@ -443,6 +430,16 @@ public final class AccessLog {
         throw new IllegalArgumentException(
             "access log format: unsupported command operator %" + op + "%");
     }
+  }
+
+  /** {@code %REQ(NAME?ALTERNATIVE)%} or {@code %RESP(...)%}: the first of the two that is set. */
+  private static Part header(String arg, BiFunction<Entry, CharSequence, String> get) {
+    CharSequence[] alt = headerNames(arg);
+    return new Text(
+        e -> {
+          String v = get.apply(e, alt[0]);
+          return v == null && alt.length > 1 ? get.apply(e, alt[1]) : v;
+        });
   }
 
   /** The names of {@code NAME?ALTERNATIVE}, lower case, with their hashes computed once. */

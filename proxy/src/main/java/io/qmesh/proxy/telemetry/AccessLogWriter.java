@@ -51,6 +51,12 @@ public final class AccessLogWriter {
   private final AtomicLong dropped = new AtomicLong();
   private final OutputStream out;
 
+  // The writer thread's own buffers, reused: writing makes no garbage (a string and a byte array
+  // per flush would be tens of megabytes a second under load, for the proxy's garbage collector).
+  private char[] chars = new char[16 * 1024];
+  private final ByteBuffer bytes = ByteBuffer.allocate(64 * 1024);
+  private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder();
+
   private AccessLogWriter(String path) {
     this.out = open(path);
     Thread thread = new Thread(this::run, "access-log " + path);
@@ -98,12 +104,6 @@ public final class AccessLogWriter {
   public long dropped() {
     return dropped.get();
   }
-
-  // The writer thread's own buffers, reused: writing makes no garbage (a string and a byte array
-  // per flush would be tens of megabytes a second under load, for the proxy's garbage collector).
-  private char[] chars = new char[16 * 1024];
-  private final ByteBuffer bytes = ByteBuffer.allocate(64 * 1024);
-  private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder();
 
   /** Writes the lines as UTF-8 through the reused buffers. */
   private void writeOut(StringBuilder lines) throws IOException {
