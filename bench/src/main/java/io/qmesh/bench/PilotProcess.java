@@ -32,6 +32,8 @@ final class PilotProcess implements AutoCloseable {
         new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("QMESH_STATE_DIR", stateDir.toString());
     pb.environment().put("PILOT_XDS_PORT", String.valueOf(xdsPort));
+    // The CA's port is not measured here: any free one.
+    pb.environment().put("PILOT_CA_PORT", "0");
     pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
     pb.environment().put("QUARKUS_HTTP_HOST", "127.0.0.1");
     pb.environment().put("QMESH_PILOT_XDS_HOST", "127.0.0.1");

@@ -3,6 +3,10 @@ package io.qmesh.pilot;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.qmesh.ca.BootstrapTokens;
+import io.qmesh.ca.CaServer;
+import io.qmesh.ca.CaService;
+import io.qmesh.ca.CertificateAuthority;
 import io.qmesh.pilot.ingest.ConfigStore;
 import io.qmesh.pilot.ingest.LocalConfigStore;
 import io.qmesh.pilot.xds.ProxyTracker;
@@ -15,6 +19,8 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -38,6 +44,8 @@ public class Pilot {
   private final PushScheduler scheduler;
   private final ProxyTracker tracker;
   private final XdsServer xds;
+  private final CaServer ca;
+  private final CertificateAuthority authority;
 
   public Pilot(PilotConfig config, MeterRegistry metrics) {
     SimpleCache<String> cache = new SimpleCache<>(Node::getId);
@@ -66,7 +74,49 @@ public class Pilot {
             },
             metrics);
     this.xds = new XdsServer(config.xdsHost(), config.xdsPort(), cache, tracker);
+    if (config.caPort() >= 0) {
+      Path caDir = Path.of(config.stateDir(), "ca");
+      this.authority = CertificateAuthority.open(caDir, Clock.systemUTC());
+      publishRoot(caDir.resolve(ROOT_CERT_DIR).resolve("root-cert.pem"), authority);
+      BootstrapTokens tokens =
+          new BootstrapTokens(
+              BootstrapTokens.loadOrCreateKey(
+                  config.ca().tokenKey().map(Path::of).orElse(caDir.resolve("token-key"))),
+              Clock.systemUTC());
+      CaService service =
+          new CaService(authority, tokens, config.ca().defaultTtl(), config.ca().maxTtl(), metrics);
+      this.ca =
+          new CaServer(
+              config.xdsHost(),
+              config.caPort(),
+              authority,
+              List.of(service.definition(), xds.ads().bindService()));
+    } else {
+      this.authority = null;
+      this.ca = null;
+    }
     scheduler.start();
+  }
+
+  /**
+   * Where pilot publishes the mesh's root in its state directory, as Istio publishes the ConfigMap
+   * {@code istio-ca-root-cert} (key {@code root-cert.pem}): proxies trust what is there.
+   */
+  public static final String ROOT_CERT_DIR = "istio-ca-root-cert";
+
+  private static void publishRoot(Path file, CertificateAuthority ca) {
+    try {
+      java.nio.file.Files.createDirectories(file.getParent());
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      java.nio.file.Files.writeString(tmp, io.qmesh.ca.Pem.encode(ca.root()));
+      java.nio.file.Files.move(
+          tmp,
+          file,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot publish the root to " + file, e);
+    }
   }
 
   void onStart(@Observes StartupEvent event) {
@@ -74,6 +124,9 @@ public class Pilot {
   }
 
   void onStop(@Observes ShutdownEvent event) {
+    if (ca != null) {
+      ca.close();
+    }
     xds.close();
     exec.shutdownNow();
   }
@@ -91,6 +144,11 @@ public class Pilot {
   @Produces
   ProxyTracker tracker() {
     return tracker;
+  }
+
+  /** The CA's server, or null when pilot runs without one. */
+  public CaServer caServer() {
+    return ca;
   }
 
   @Produces

@@ -20,6 +20,33 @@ public interface PilotConfig {
   @WithDefault("0.0.0.0")
   String xdsHost();
 
+  /**
+   * istiod's TLS gRPC port: the CA ({@code CreateCertificate}) and ADS over TLS; 0 picks a free
+   * one, -1 turns the CA off.
+   */
+  @WithDefault("15012")
+  int caPort();
+
+  /** The CA's settings ({@code qmesh.pilot.ca.*}). */
+  Ca ca();
+
+  /** {@code qmesh.pilot.ca.*}. */
+  interface Ca {
+    /** Workload certificates' lifetime when the request names none (Istio's 24 h). */
+    @WithDefault("24h")
+    Duration defaultTtl();
+
+    /** The longest lifetime a workload may ask for (Istio's 90 days). */
+    @WithDefault("2160h")
+    Duration maxTtl();
+
+    /**
+     * The key of the bootstrap credentials (laptop mode); default {@code <state-dir>/ca/token-key},
+     * created when absent.
+     */
+    java.util.Optional<String> tokenKey();
+  }
+
   /** How long after a change pilot waits for more before pushing (a burst is one push). */
   @WithDefault("100ms")
   Duration debounce();

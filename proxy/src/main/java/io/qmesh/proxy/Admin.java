@@ -28,6 +28,18 @@ public final class Admin {
   public static final JsonFormat.TypeRegistry TYPES =
       JsonFormat.TypeRegistry.newBuilder()
           .add(HttpConnectionManager.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                  .getDescriptor())
           .add(Router.getDescriptor())
           .add(HTTPFault.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
@@ -61,6 +73,11 @@ public final class Admin {
 
     /** The Prometheus exposition of the proxy's meters. */
     String prometheus();
+
+    /** The workload's certificates, or null when the proxy has none (no CA configured). */
+    default io.qmesh.proxy.security.WorkloadCertificates certificates() {
+      return null;
+    }
   }
 
   /**
@@ -101,6 +118,14 @@ public final class Admin {
           resp.putHeader("content-type", "text/plain").end(clusters(view.config()));
         }
       }
+      case "/certs" -> {
+        try {
+          resp.putHeader("content-type", "application/json")
+              .end(JSON.writeValueAsString(certs(view.certificates())));
+        } catch (IOException e) {
+          resp.setStatusCode(500).end(e.getMessage());
+        }
+      }
       case "/stats/prometheus" ->
           resp.putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
               .end(view.prometheus());
@@ -109,6 +134,70 @@ public final class Admin {
       }
     }
     return true;
+  }
+
+  /**
+   * Envoy's {@code /certs}: the workload's certificate chain ({@code cert_chain}) and the roots it
+   * trusts ({@code ca_cert}), each with its serial, SANs and validity; qmesh adds the identity, the
+   * PEM of each secret (Istio's {@code default} and {@code ROOTCA}), the next renewal and the last
+   * error talking to the CA.
+   */
+  public static Map<String, Object> certs(io.qmesh.proxy.security.WorkloadCertificates certs) {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    List<Object> list = new java.util.ArrayList<>();
+    out.put("certificates", list);
+    if (certs == null) {
+      return out;
+    }
+    var b = certs.current();
+    Map<String, Object> entry = new java.util.LinkedHashMap<>();
+    entry.put("ca_cert", certs.roots().stream().map(Admin::certDetails).toList());
+    entry.put(
+        "cert_chain",
+        b == null
+            ? List.of()
+            : b.chain().stream()
+                .limit(Math.max(1, b.chain().size() - 1))
+                .map(Admin::certDetails)
+                .toList());
+    list.add(entry);
+    out.put("identity", certs.identity());
+    out.put("next_renewal", certs.nextRenewal() == null ? null : certs.nextRenewal().toString());
+    out.put("last_error", certs.lastError());
+    out.put("root_pem", io.qmesh.ca.Pem.encode(certs.roots()));
+    out.put("chain_pem", b == null ? null : io.qmesh.ca.Pem.encode(b.chain()));
+    return out;
+  }
+
+  private static Map<String, Object> certDetails(java.security.cert.X509Certificate c) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("path", "<inline>");
+    m.put("serial_number", c.getSerialNumber().toString(16));
+    List<Object> sans = new java.util.ArrayList<>();
+    try {
+      if (c.getSubjectAlternativeNames() != null) {
+        for (List<?> san : c.getSubjectAlternativeNames()) {
+          Object kind = san.get(0);
+          String key =
+              Integer.valueOf(6).equals(kind)
+                  ? "uri"
+                  : Integer.valueOf(2).equals(kind)
+                      ? "dns"
+                      : Integer.valueOf(7).equals(kind) ? "ip_address" : "other";
+          sans.add(Map.of(key, String.valueOf(san.get(1))));
+        }
+      }
+    } catch (java.security.cert.CertificateParsingException e) {
+      sans.add(Map.of("error", e.getMessage()));
+    }
+    m.put("subject_alt_names", sans);
+    m.put("subject", c.getSubjectX500Principal().getName());
+    long days =
+        java.time.Duration.between(java.time.Instant.now(), c.getNotAfter().toInstant()).toDays();
+    m.put("days_until_expiration", String.valueOf(days));
+    m.put("valid_from", c.getNotBefore().toInstant().toString());
+    m.put("expiration_time", c.getNotAfter().toInstant().toString());
+    return m;
   }
 
   /**

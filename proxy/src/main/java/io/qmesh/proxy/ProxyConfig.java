@@ -16,6 +16,7 @@ import io.qmesh.proxy.cluster.LoadBalancer;
 import io.qmesh.proxy.cluster.UpstreamCluster;
 import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.security.PeerAuthMode;
 import io.qmesh.proxy.telemetry.AccessLog;
 import io.qmesh.proxy.telemetry.Observers;
 import io.qmesh.proxy.telemetry.TracePolicy;
@@ -35,9 +36,16 @@ public record ProxyConfig(
     Map<String, RouteTable> routes,
     Map<String, ClusterRuntime> clusters,
     Map<Integer, String> tcpRoutes,
-    Map<String, Observers> observers) {
+    Map<String, Observers> observers,
+    Map<Integer, PeerAuthMode> peerAuthentication) {
 
-  public static final ProxyConfig EMPTY = new ProxyConfig(Map.of(), Map.of(), Map.of(), Map.of());
+  public static final ProxyConfig EMPTY =
+      new ProxyConfig(Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
+
+  /** What the inbound listener for a target port accepts; plaintext until pilot says otherwise. */
+  public PeerAuthMode peerAuthentication(int targetPort) {
+    return peerAuthentication.getOrDefault(targetPort, PeerAuthMode.DISABLE);
+  }
 
   /** The protocol a cluster's upstream connections speak. */
   public enum UpstreamProtocol {
@@ -58,7 +66,8 @@ public record ProxyConfig(
       UpstreamCluster upstream,
       UpstreamProtocol protocol,
       Connections connections,
-      String service) {
+      String service,
+      UpstreamTls tls) {
 
     public List<UpstreamHost> hosts() {
       return upstream.hosts();
@@ -75,9 +84,23 @@ public record ProxyConfig(
           UpstreamCluster.of(cluster, List.of(host), null),
           protocol,
           connections,
-          service);
+          service,
+          tls);
+    }
+
+    /** Whether a request to {@code host} goes over Istio's mutual TLS. */
+    public boolean tlsTo(UpstreamHost host) {
+      return tls != null && (tls.always() || host.meshTls());
     }
   }
+
+  /**
+   * Istio's mutual TLS to a cluster's hosts: to every host (a DestinationRule's {@code
+   * ISTIO_MUTUAL}, the cluster's {@code transport_socket}) or to those whose endpoint says {@code
+   * tlsMode: istio} (auto mTLS, the cluster's {@code transport_socket_matches}); the server's
+   * SPIFFE id must be one of {@code identities} (any mesh identity when empty).
+   */
+  public record UpstreamTls(boolean always, java.util.Set<String> identities) {}
 
   /**
    * How a cluster's upstream connections are made and kept: the connect timeout, the idle timeout
@@ -131,13 +154,15 @@ public record ProxyConfig(
               UpstreamCluster.of(c, hosts(cla), before == null ? null : before.upstream()),
               protocol(options),
               connections(c, options),
-              service(c.getName())));
+              service(c.getName()),
+              Tls.upstream(c)));
     }
     return new ProxyConfig(
         Map.copyOf(routes),
         Map.copyOf(clusters),
         tcpRoutes(r.listeners()),
-        observers(r.listeners().values(), clusters));
+        observers(r.listeners().values(), clusters),
+        Tls.peerAuthentication(r.listeners().get("virtualInbound")));
   }
 
   private static final String HTTP_OPTIONS =
@@ -346,7 +371,8 @@ public record ProxyConfig(
             new UpstreamHost(
                 sa.getAddress(),
                 sa.getPortValue(),
-                e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1));
+                e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1,
+                Tls.meshTls(e)));
       }
     }
     return out;

@@ -33,6 +33,7 @@ public final class LocalMesh implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private int pilotHttp;
   private int pilotXds;
+  private int pilotCa;
   private Path pilotState;
   private Process pilot;
 
@@ -48,6 +49,7 @@ public final class LocalMesh implements AutoCloseable {
   public void startPilot() throws Exception {
     pilotHttp = freePort();
     pilotXds = freePort();
+    pilotCa = freePort();
     pilotState = Files.createTempDirectory("local-mesh-");
     runPilot();
   }
@@ -70,6 +72,8 @@ public final class LocalMesh implements AutoCloseable {
         "pilot",
         "pilot",
         Map.of(
+            "PILOT_CA_PORT",
+            String.valueOf(pilotCa),
             "QUARKUS_HTTP_PORT",
             String.valueOf(pilotHttp),
             "QUARKUS_HTTP_HOST",
@@ -148,6 +152,11 @@ public final class LocalMesh implements AutoCloseable {
       String workload, String labels, String serviceAccount, String inbound, int outboundPort) {
     Map<String, String> env = new HashMap<>();
     env.put("QMESH_SIDECAR_PILOT", pilotXds());
+    env.put("QMESH_SIDECAR_CA", "127.0.0.1:" + pilotCa);
+    env.put(
+        "QMESH_SIDECAR_CA_ROOT",
+        pilotState.resolve("ca/istio-ca-root-cert/root-cert.pem").toString());
+    env.put("QMESH_SIDECAR_CA_TOKEN", credential("default", serviceAccount).toString());
     env.put("QMESH_SIDECAR_WORKLOAD", workload);
     env.put("QMESH_SIDECAR_LABELS", labels);
     env.put("QMESH_SIDECAR_SERVICE_ACCOUNT", serviceAccount);
@@ -157,6 +166,35 @@ public final class LocalMesh implements AutoCloseable {
       env.put("QMESH_SIDECAR_INBOUND", inbound);
     }
     return env;
+  }
+
+  /**
+   * A bootstrap credential for {@code namespace/serviceAccount}, signed with pilot's token key, in
+   * a file only the owner reads (what {@code qmesh up} gives each workload).
+   */
+  public Path credential(String namespace, String serviceAccount) {
+    Path file = pilotState.resolve("tokens").resolve(namespace + "." + serviceAccount + ".jwt");
+    try {
+      String token =
+          new io.qmesh.ca.BootstrapTokens(
+                  io.qmesh.ca.BootstrapTokens.loadOrCreateKey(pilotState.resolve("ca/token-key")),
+                  java.time.Clock.systemUTC())
+              .issue(namespace, serviceAccount, Duration.ofDays(1));
+      io.qmesh.ca.SecureFiles.write(file, token, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
+  }
+
+  /** Pilot's CA port (istiod's 15012). */
+  public int pilotCa() {
+    return pilotCa;
+  }
+
+  /** Pilot's state directory (the CA's files are under {@code ca/}). */
+  public Path pilotState() {
+    return pilotState;
   }
 
   /** Waits until a proxy's admin endpoint says it is ready. */

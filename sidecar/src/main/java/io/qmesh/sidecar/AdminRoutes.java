@@ -37,6 +37,11 @@ public class AdminRoutes {
           public String prometheus() {
             return prometheus.scrape();
           }
+
+          @Override
+          public io.qmesh.proxy.security.WorkloadCertificates certificates() {
+            return sidecar.certificates();
+          }
         };
     router
         .route()

@@ -7,6 +7,8 @@ import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.listener.HttpProxy;
 import io.qmesh.proxy.listener.TcpProxy;
+import io.qmesh.proxy.security.MeshTls;
+import io.qmesh.proxy.security.WorkloadCertificates;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Peer;
 import io.qmesh.proxy.telemetry.Tracers;
@@ -49,6 +51,7 @@ public class Sidecar {
   private volatile XdsClient xds;
   private volatile Tracers tracers;
   private volatile Node node;
+  private volatile WorkloadCertificates certificates;
   private volatile boolean listening;
   private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
 
@@ -58,6 +61,21 @@ public class Sidecar {
     drain = c.drainDuration();
     Map<String, String> labels = Ports.labels(c.labels());
     List<Ports.Inbound> inbound = Ports.inbound(c.inbound().orElse(""));
+    certificates =
+        WorkloadCertificates.connect(
+            c.ca(),
+            java.nio.file.Path.of(c.caRoot()),
+            java.nio.file.Path.of(c.caToken()),
+            io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount()),
+            c.certTtl(),
+            xdsThread);
+    MeshTls mtls = certificates == null ? null : new MeshTls(certificates);
+    if (mtls != null) {
+      // As Istio's injector labels the pods it injects: peers' auto mTLS picks this workload.
+      labels = new java.util.LinkedHashMap<>(labels);
+      labels.put("security.istio.io/tlsMode", "istio");
+      certificates.start();
+    }
     node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
 
     List<String> bound = new ArrayList<>();
@@ -68,7 +86,10 @@ public class Sidecar {
         new IstioMetrics(registry, IstioMetrics.Reporter.DESTINATION, self, node.getId());
     tracers = new Tracers(self, node.getId());
     HttpProxy outbound =
-        HttpProxy.outbound(vertx, config::get, stats).reporting(asSource).tracing(tracers, false);
+        HttpProxy.outbound(vertx, config::get, stats)
+            .reporting(asSource)
+            .tracing(tracers, false)
+            .securing(mtls);
     httpListeners.add(outbound);
     listen(
         outbound.listen(c.outboundHost(), c.outboundPort()),
@@ -90,6 +111,9 @@ public class Sidecar {
             HttpProxy.withRoutes(vertx, config::get, cluster, stats)
                 .reporting(asDestination)
                 .tracing(tracers, true);
+        if (mtls != null) {
+          http.securing(mtls, p.targetPort());
+        }
         httpListeners.add(http);
         listening = http.listen(c.inboundHost(), p.listenPort());
       }
@@ -142,6 +166,7 @@ public class Sidecar {
   private String apply(io.qmesh.proxy.xds.XdsResources resources) {
     try {
       config.set(ProxyConfig.compile(resources, config.get()));
+      httpListeners.forEach(HttpProxy::enforcePeerAuthentication);
       return null;
     } catch (RuntimeException e) {
       return e.getMessage();
@@ -166,11 +191,22 @@ public class Sidecar {
     if (tracers != null) {
       tracers.close();
     }
+    if (certificates != null) {
+      certificates.close();
+    }
   }
 
-  /** Ready: listeners bound and a config from pilot applied. */
+  /** The workload's certificates, or null without mutual TLS. */
+  public WorkloadCertificates certificates() {
+    return certificates;
+  }
+
+  /** Ready: listeners bound, a config from pilot applied, and a certificate when using mTLS. */
   public boolean ready() {
-    return listening && xds != null && !xds.resources().clusters().isEmpty();
+    return listening
+        && xds != null
+        && !xds.resources().clusters().isEmpty()
+        && (certificates == null || certificates.current() != null);
   }
 
   public Node node() {

@@ -3,6 +3,7 @@ package io.qmesh.pilot.model;
 import io.fabric8.istio.api.api.networking.v1alpha3.DestinationRule;
 import io.fabric8.istio.api.api.networking.v1alpha3.Gateway;
 import io.fabric8.istio.api.api.networking.v1alpha3.VirtualService;
+import io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry;
 import io.qmesh.api.MeshNames;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ public record MeshSnapshot(
     List<Named<Gateway>> gateways,
     List<Named<Telemetry>> telemetries,
     MeshConfig meshConfig,
+    List<Named<PeerAuthentication>> peerAuthentications,
     MeshIndex index) {
 
   /** A snapshot with no Telemetry and the default mesh config. */
@@ -63,6 +65,7 @@ public record MeshSnapshot(
         gateways,
         telemetries,
         meshConfig,
+        List.of(),
         null);
   }
 
@@ -77,6 +80,7 @@ public record MeshSnapshot(
     destinationRules = destinationRules.stream().sorted(order).toList();
     gateways = gateways.stream().sorted(order).toList();
     telemetries = telemetries.stream().sorted(order).toList();
+    peerAuthentications = peerAuthentications.stream().sorted(order).toList();
     index = new MeshIndex(services, workloads, virtualServices);
   }
 
@@ -113,12 +117,12 @@ public record MeshSnapshot(
   public List<Endpoint> endpoints(MeshService service, ServicePort port) {
     List<Endpoint> out = new ArrayList<>();
     for (Workload w : service.staticEndpoints()) {
-      out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
+      out.add(Endpoint.of(w, w.portFor(port)));
     }
     // As in Kubernetes, a Service without a selector gets no endpoints of its own.
     if (service.selector() != null && !service.selector().isEmpty()) {
       for (Workload w : index.selected(service.namespace(), service.selector())) {
-        out.add(new Endpoint(w.address(), w.portFor(port), w.labels(), w.name()));
+        out.add(Endpoint.of(w, w.portFor(port)));
       }
     }
     out.sort(Comparator.comparing(Endpoint::address).thenComparingInt(Endpoint::port));

@@ -44,6 +44,8 @@ public final class SnapshotBuilder {
     List<Named<io.fabric8.istio.api.api.networking.v1alpha3.Gateway>> gw = new ArrayList<>();
     List<Named<io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry>> telemetry =
         new ArrayList<>();
+    List<Named<io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication>> pa =
+        new ArrayList<>();
     for (ConfigObject<HasMetadata> o : objects) {
       HasMetadata m = o.object();
       String ns = o.key().namespace();
@@ -65,12 +67,22 @@ public final class SnapshotBuilder {
                     name,
                     created,
                     ((io.fabric8.istio.api.telemetry.v1.Telemetry) m).getSpec()));
+        case PEER_AUTHENTICATION -> pa.add(new Named<>(ns, name, created, peerAuthentication(m)));
         default -> {
-          // Security kinds are translated by their own issue's code.
+          // RequestAuthentication and AuthorizationPolicy are translated by their own issue's code.
         }
       }
     }
-    return new MeshSnapshot(version, services, workloads, vs, dr, gw, telemetry, meshConfig);
+    return new MeshSnapshot(
+        version, services, workloads, vs, dr, gw, telemetry, meshConfig, pa, null);
+  }
+
+  private static io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication peerAuthentication(
+      HasMetadata m) {
+    if (m instanceof io.fabric8.istio.api.security.v1.PeerAuthentication v1) {
+      return v1.getSpec();
+    }
+    return ((io.fabric8.istio.api.security.v1beta1.PeerAuthentication) m).getSpec();
   }
 
   private static long created(HasMetadata m) {

@@ -23,12 +23,16 @@ final class Endpoints {
               .setLocality(Locality.getDefaultInstance())
               .setLoadBalancingWeight(UInt32Value.of(endpoints.size()));
       for (Endpoint e : endpoints) {
-        locality.addLbEndpoints(
+        LbEndpoint.Builder lb =
             LbEndpoint.newBuilder()
                 .setEndpoint(
                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                         .setAddress(Envoy.address(e.address(), e.port())))
-                .setLoadBalancingWeight(UInt32Value.of(1)));
+                .setLoadBalancingWeight(UInt32Value.of(1));
+        if (e.meshTls()) {
+          lb.setMetadata(Security.endpointMetadata(e));
+        }
+        locality.addLbEndpoints(lb);
       }
       cla.addEndpoints(locality);
     }

@@ -18,6 +18,18 @@ public final class EnvoyJson {
   public static final JsonFormat.TypeRegistry TYPES =
       JsonFormat.TypeRegistry.newBuilder()
           .add(HttpConnectionManager.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                  .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                  .getDescriptor())
           .add(Router.getDescriptor())
           .add(HTTPFault.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())

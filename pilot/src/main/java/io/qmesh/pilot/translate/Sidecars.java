@@ -155,6 +155,7 @@ final class Sidecars {
         (target, sp) -> {
           String cluster = MeshNames.inboundCluster(target);
           clusters.add(Clusters.inbound(target, proxy.appPort(target), sp.protocol()));
+          Security.Mode mode = Security.mode(mesh, proxy, target);
           FilterChain.Builder chain =
               FilterChain.newBuilder()
                   .setName("0.0.0.0_" + target)
@@ -194,8 +195,33 @@ final class Sidecars {
                     cluster,
                     Observability.tcpAccessLogs(mesh, proxy, Observability.Mode.SERVER)));
           }
-          l.addFilterChains(chain);
+          // PeerAuthentication as Istio writes it: a TLS chain (mTLS), a plaintext chain, or both
+          // told apart by the TLS inspector (PERMISSIVE).
+          if (mode != Security.Mode.DISABLE) {
+            FilterChain.Builder tls = chain.clone();
+            tls.setName("0.0.0.0_" + target + "_mtls")
+                .setFilterChainMatch(
+                    tls.getFilterChainMatch().toBuilder().setTransportProtocol("tls"))
+                .setTransportSocket(Security.downstream());
+            l.addFilterChains(tls);
+          }
+          if (mode != Security.Mode.STRICT) {
+            if (mode == Security.Mode.PERMISSIVE) {
+              chain.setFilterChainMatch(
+                  chain.getFilterChainMatch().toBuilder().setTransportProtocol("raw_buffer"));
+            }
+            l.addFilterChains(chain);
+          }
         });
+    if (!targets.isEmpty()) {
+      l.addListenerFilters(
+          io.envoyproxy.envoy.config.listener.v3.ListenerFilter.newBuilder()
+              .setName("envoy.filters.listener.tls_inspector")
+              .setTypedConfig(
+                  com.google.protobuf.Any.pack(
+                      io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                          .getDefaultInstance())));
+    }
     clusters.add(Clusters.inboundPassthrough());
     listeners.add(l.build());
   }

@@ -75,7 +75,7 @@ public final class Translator {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     for (Clusters.Spec spec : Clusters.outboundSpecs(mesh, proxy)) {
       var all = mesh.endpoints(spec.service(), spec.port());
-      var selected = Endpoints.inSubset(all, spec.subsetLabels());
+      var selected = Security.autoMtls(mesh, Endpoints.inSubset(all, spec.subsetLabels()));
       if (spec.service().resolution() == MeshService.Resolution.DNS && selected.isEmpty()) {
         // A DNS ServiceEntry without endpoints resolves its own host name, as in Istio.
         selected =

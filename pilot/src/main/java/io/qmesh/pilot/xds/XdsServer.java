@@ -17,11 +17,12 @@ public final class XdsServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(XdsServer.class);
 
   private final Server server;
+  private final V3DiscoveryServer discovery;
   private final StreamExecutors senders =
       new StreamExecutors(Runtime.getRuntime().availableProcessors());
 
   public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
-    V3DiscoveryServer discovery =
+    this.discovery =
         new V3DiscoveryServer(
             List.of(tracker), new NackAwareWatcher(cache), senders, new SharedResourceSerializer());
     try {
@@ -37,6 +38,11 @@ public final class XdsServer implements AutoCloseable {
           "cannot serve xDS on " + host + ":" + port + ": " + e.getMessage(), e);
     }
     LOG.infof("xDS (ADS) listening on %s:%d", host, server.getPort());
+  }
+
+  /** The ADS service, for the TLS port (15012) to serve too. */
+  public io.grpc.BindableService ads() {
+    return discovery.getAggregatedDiscoveryServiceImpl();
   }
 
   /** The port it listens on (useful when configured as 0). */

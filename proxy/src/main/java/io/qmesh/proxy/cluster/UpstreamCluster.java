@@ -133,11 +133,11 @@ public final class UpstreamCluster {
     }
     Map<String, UpstreamHost> old = new HashMap<>();
     for (UpstreamHost h : previous.hosts) {
-      old.put(h + "/" + h.weight(), h);
+      old.put(h.key(), h);
     }
     List<UpstreamHost> kept = new ArrayList<>(hosts.size());
     for (UpstreamHost h : hosts) {
-      kept.add(old.getOrDefault(h + "/" + h.weight(), h));
+      kept.add(old.getOrDefault(h.key(), h));
     }
     return new UpstreamCluster(cluster, kept, previous.counters);
   }

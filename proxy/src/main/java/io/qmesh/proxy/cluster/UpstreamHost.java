@@ -13,6 +13,7 @@ public final class UpstreamHost {
   private final int port;
   private final int weight;
   private final String hostPort;
+  private final boolean meshTls;
   private final AtomicInteger active = new AtomicInteger();
   final AtomicInteger consecutive5xx = new AtomicInteger();
   final AtomicInteger consecutiveGateway = new AtomicInteger();
@@ -26,10 +27,29 @@ public final class UpstreamHost {
   long returnedAt;
 
   public UpstreamHost(String address, int port, int weight) {
+    this(address, port, weight, false);
+  }
+
+  /**
+   * @param meshTls whether the endpoint is a mesh workload that takes Istio's mutual TLS (its
+   *     metadata's {@code envoy.transport_socket_match} says {@code tlsMode: istio})
+   */
+  public UpstreamHost(String address, int port, int weight, boolean meshTls) {
     this.address = address;
     this.port = port;
     this.weight = Math.max(1, weight);
     this.hostPort = address + ":" + port;
+    this.meshTls = meshTls;
+  }
+
+  /** Whether the endpoint takes Istio's mutual TLS (auto mTLS picks it for such hosts). */
+  public boolean meshTls() {
+    return meshTls;
+  }
+
+  /** What makes two configs' hosts the same host, whose live state carries over. */
+  String key() {
+    return hostPort + "/" + weight + (meshTls ? "/tls" : "");
   }
 
   /** {@code address:port}, as logs and stats print it. */

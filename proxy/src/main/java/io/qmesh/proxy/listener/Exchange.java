@@ -58,7 +58,7 @@ final class Exchange {
   private final HeaderOps clusterResponseHeaders;
   private final long hash;
   private final Retry retry;
-  private final HttpClient client;
+  private final boolean h2;
   private final boolean http1;
   private final RequestOptions options;
   private final HostAndPort authority;
@@ -114,7 +114,7 @@ final class Exchange {
     this.hash = hash;
     this.retry = route == null ? null : route.retry();
     this.http1 = !HttpProxy.speaksHttp2(cluster, in);
-    this.client = proxy.client(!http1, cluster.connections().idleTimeoutSeconds());
+    this.h2 = !http1;
     this.mirrors = route == null ? List.of() : chosenMirrors(route.mirrors());
     String path = view.path();
     String host = view.authority();
@@ -287,7 +287,8 @@ final class Exchange {
       perTryTimer =
           proxy.vertx().setTimer(retry.perTryTimeout().toMillis(), t -> perTryTimeout(attemptSeq));
     }
-    client
+    proxy
+        .client(h2, cluster, host)
         .request(options)
         .onComplete(
             ar -> {
@@ -555,7 +556,7 @@ final class Exchange {
     }
     proxy.stats().mirror();
     boolean h2 = HttpProxy.speaksHttp2(target, in);
-    HttpClient c = proxy.client(h2, target.connections().idleTimeoutSeconds());
+    HttpClient c = proxy.client(h2, target, to);
     MultiMap headers = HttpHeaders.headers().addAll(options.getHeaders());
     RequestOptions copy =
         new RequestOptions()

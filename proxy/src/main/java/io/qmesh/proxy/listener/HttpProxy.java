@@ -15,6 +15,7 @@ import io.qmesh.proxy.route.Fault;
 import io.qmesh.proxy.route.HashPolicy;
 import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.RouteTable;
+import io.qmesh.proxy.security.MeshTls;
 import io.qmesh.proxy.telemetry.AccessLog;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Observers;
@@ -98,6 +99,11 @@ public final class HttpProxy {
   private volatile Tracers tracers;
   private volatile SpanKind spanKind = SpanKind.CLIENT;
   private volatile boolean draining;
+  private volatile MeshTls mtls;
+  private volatile int inboundTargetPort = -1;
+  private final Map<String, HttpClient> tlsClients = new ConcurrentHashMap<>();
+  private final Map<io.netty.channel.Channel, io.qmesh.proxy.security.PeerAuthMode> accepted =
+      new ConcurrentHashMap<>();
 
   private HttpProxy(
       Vertx vertx,
@@ -198,10 +204,63 @@ public final class HttpProxy {
     return done.future();
   }
 
+  /**
+   * Istio's mutual TLS with the workload's certificate: upstream, to the hosts a cluster's TLS
+   * covers (see {@link ProxyConfig.ClusterRuntime#tlsTo}).
+   */
+  public HttpProxy securing(MeshTls tls) {
+    this.mtls = tls;
+    return this;
+  }
+
+  /**
+   * {@link #securing(MeshTls)}, and downstream too: this listener serves {@code targetPort}, and
+   * each connection it accepts is taken as that port's PeerAuthentication says (call before {@link
+   * #listen}).
+   */
+  public HttpProxy securing(MeshTls tls, int targetPort) {
+    this.mtls = tls;
+    this.inboundTargetPort = targetPort;
+    return this;
+  }
+
+  /**
+   * Closes the connections accepted under another PeerAuthentication mode than the config's now, as
+   * Envoy drains the connections of a filter chain that changed: a policy applies to the
+   * connections that carry requests, not only to new ones. Call after swapping in a config.
+   */
+  public void enforcePeerAuthentication() {
+    int target = inboundTargetPort;
+    if (target <= 0 || accepted.isEmpty()) {
+      return;
+    }
+    var mode = config.get().peerAuthentication(target);
+    accepted.forEach(
+        (ch, m) -> {
+          if (m != mode) {
+            ch.close();
+          }
+        });
+  }
+
   /** Listens on {@code host:port} (0 picks a free port). */
   public Future<HttpServer> listen(String host, int port) {
-    return vertx
-        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
+    HttpServerOptions options = new HttpServerOptions().setHttp2ClearTextEnabled(true);
+    MeshTls tls = mtls;
+    int target = inboundTargetPort;
+    HttpServer server =
+        tls != null && target > 0
+            ? TlsHttpServers.create(
+                vertx,
+                options,
+                ch -> {
+                  var mode = config.get().peerAuthentication(target);
+                  tls.accept(ch, mode);
+                  accepted.put(ch, mode);
+                  ch.closeFuture().addListener(f -> accepted.remove(ch));
+                })
+            : vertx.createHttpServer(options);
+    return server
         .requestHandler(this::handle)
         .listen(port, host)
         .onSuccess(s -> listenPort = s.actualPort());
@@ -453,6 +512,34 @@ public final class HttpProxy {
                     (h2 ? http2Options() : http1Options())
                         .setKeepAliveTimeout(s)
                         .setHttp2KeepAliveTimeout(s)));
+  }
+
+  /**
+   * The client for a request to {@code host} of {@code cluster}: over Istio's mutual TLS when the
+   * cluster's TLS covers the host and this proxy has a certificate source, else {@link
+   * #client(boolean, int)}.
+   */
+  HttpClient client(boolean h2, ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
+    int idle = cluster.connections().idleTimeoutSeconds();
+    MeshTls tls = mtls;
+    if (tls == null || !cluster.tlsTo(host)) {
+      return client(h2, idle);
+    }
+    java.util.Set<String> ids = cluster.tls().identities();
+    String key = (h2 ? "h2|" : "h1|") + idle + "|" + String.join(",", new java.util.TreeSet<>(ids));
+    HttpClient c = tlsClients.get(key);
+    if (c != null) {
+      return c;
+    }
+    return tlsClients.computeIfAbsent(
+        key,
+        k -> {
+          HttpClientOptions o = h2 ? http2Options() : http1Options();
+          if (idle > 0) {
+            o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
+          }
+          return vertx.createHttpClient(tls.client(o, ids));
+        });
   }
 
   /**

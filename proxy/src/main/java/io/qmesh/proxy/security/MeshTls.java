@@ -1,0 +1,139 @@
+package io.qmesh.proxy.security;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
+import io.netty.handler.ssl.util.TrustManagerFactoryWrapper;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.TrustOptions;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Set;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Istio's mutual TLS with the workload's certificate: the server side of inbound ports (a TLS
+ * handler at the front of each accepted connection, by the port's {@link PeerAuthMode}) and the
+ * client options of upstream connections to mesh workloads (the peer's identity checked against the
+ * cluster's).
+ */
+public final class MeshTls {
+
+  private final WorkloadCertificates certificates;
+  private final SslContext server;
+
+  public MeshTls(WorkloadCertificates certificates) {
+    this.certificates = certificates;
+    try {
+      this.server =
+          SslContextBuilder.forServer(new KeyManagerFactoryWrapper(certificates.keyManager()))
+              .sslProvider(SslProvider.JDK)
+              .trustManager(
+                  new TrustManagerFactoryWrapper(
+                      new MeshTrustManager(certificates.roots(), Set.of())))
+              .clientAuth(ClientAuth.REQUIRE)
+              .applicationProtocolConfig(
+                  new ApplicationProtocolConfig(
+                      ApplicationProtocolConfig.Protocol.ALPN,
+                      ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                      ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                      ApplicationProtocolNames.HTTP_2,
+                      ApplicationProtocolNames.HTTP_1_1))
+              .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up mutual TLS: " + e.getMessage(), e);
+    }
+  }
+
+  public WorkloadCertificates certificates() {
+    return certificates;
+  }
+
+  /**
+   * Puts the port's TLS at the front of a new connection's pipeline: STRICT a TLS handler (or,
+   * before the first certificate, a handler that closes the connection), PERMISSIVE one that
+   * becomes the TLS handler when the first bytes are a ClientHello and goes away otherwise, DISABLE
+   * nothing.
+   */
+  public void accept(Channel ch, PeerAuthMode mode) {
+    if (mode == PeerAuthMode.DISABLE) {
+      return;
+    }
+    if (certificates.current() == null) {
+      if (mode == PeerAuthMode.STRICT) {
+        ch.pipeline().addFirst("mtls-not-ready", new Refuse());
+      }
+      return;
+    }
+    if (mode == PeerAuthMode.STRICT) {
+      ch.pipeline().addFirst("ssl", server.newHandler(ch.alloc()));
+    } else {
+      ch.pipeline().addFirst("mtls-detect", new OptionalSslHandler(server));
+    }
+  }
+
+  /** Closes a connection that must be mutual TLS while there is no certificate to offer. */
+  private static final class Refuse extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.close();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      if (ctx.channel().isActive()) {
+        ctx.close();
+      }
+    }
+  }
+
+  /**
+   * Client options for mutual TLS to mesh workloads whose identity is one of {@code identities}
+   * (any mesh identity when empty): the workload's certificate, the mesh's roots, ALPN.
+   */
+  public HttpClientOptions client(HttpClientOptions base, Set<String> identities) {
+    HttpClientOptions o =
+        base.setSsl(true)
+            .setVerifyHost(false)
+            .setKeyCertOptions(KeyCertOptions.wrap(certificates.keyManager()))
+            .setTrustOptions(
+                TrustOptions.wrap(new MeshTrustManager(certificates.roots(), identities)))
+            .setUseAlpn(true);
+    if (base.getProtocolVersion() == HttpVersion.HTTP_2) {
+      o.setAlpnVersions(List.of(HttpVersion.HTTP_2));
+    } else {
+      o.setAlpnVersions(List.of(HttpVersion.HTTP_1_1));
+    }
+    return o;
+  }
+
+  /**
+   * The peer's SPIFFE id on a mutual TLS connection ({@code spiffe://cluster.local/ns/x/sa/y}), or
+   * null for plaintext.
+   */
+  public static String peerIdentity(SSLSession session) {
+    if (session == null) {
+      return null;
+    }
+    try {
+      var certs = session.getPeerCertificates();
+      return certs.length > 0 && certs[0] instanceof X509Certificate x
+          ? MeshTrustManager.spiffeId(x)
+          : null;
+    } catch (SSLPeerUnverifiedException e) {
+      return null;
+    }
+  }
+}

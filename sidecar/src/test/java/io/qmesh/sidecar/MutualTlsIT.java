@@ -1,0 +1,306 @@
+package io.qmesh.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmesh.testing.LocalMesh;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Istio's mutual TLS through real sidecars and a real CA (pilot's, on its TLS port), all processes
+ * on 127.0.0.1: a reachability matrix in the spirit of Istio's security tests. PeerAuthentication
+ * STRICT / PERMISSIVE / DISABLE on the server x DestinationRule ISTIO_MUTUAL / DISABLE / none on
+ * the client x a meshed client (through its sidecar) and an unmeshed one (plain HTTP straight to
+ * the server's inbound port), each cell with its expected result.
+ */
+class MutualTlsIT {
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static LocalMesh mesh;
+  private static int serverInbound;
+  private static int serverAdmin;
+  private static int clientAdmin;
+  private static HttpClient viaSidecar;
+  private static final HttpClient plain =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    mesh = new LocalMesh(Path.of(System.getProperty("qmesh.root", "..")));
+    mesh.startPilot();
+    mesh.apply(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo}
+        spec:
+          selector: {app: echo}
+          ports: [{name: http, port: 9080}]
+        """);
+    int app = mesh.app("echo");
+    serverInbound = LocalMesh.freePort();
+    serverAdmin =
+        mesh.start(
+            "sidecar-mtls-echo",
+            "sidecar",
+            mesh.sidecarEnv(
+                "echo",
+                "app=echo,version=v1",
+                "echo",
+                "9080:" + serverInbound + ":" + app,
+                LocalMesh.freePort()));
+    mesh.awaitReady(serverAdmin);
+    int clientOutbound = LocalMesh.freePort();
+    clientAdmin =
+        mesh.start(
+            "sidecar-mtls-client",
+            "sidecar",
+            mesh.sidecarEnv("client", "app=client", "client", null, clientOutbound));
+    mesh.awaitReady(clientAdmin);
+    viaSidecar =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", clientOutbound)))
+            .build();
+  }
+
+  @AfterAll
+  static void stop() throws InterruptedException {
+    mesh.close();
+  }
+
+  /** One cell: the policies, and whether each client gets through. */
+  record Cell(String peerAuth, String destinationRule, boolean meshed, boolean unmeshed) {}
+
+  @Test
+  void reachabilityMatrix() throws Exception {
+    List<Cell> cells =
+        List.of(
+            // Auto mTLS (no DestinationRule TLS): mTLS to a mesh workload, plaintext when its
+            // PeerAuthentication disables it.
+            new Cell("PERMISSIVE", null, true, true),
+            new Cell("STRICT", null, true, false),
+            new Cell("DISABLE", null, true, true),
+            new Cell("STRICT", "ISTIO_MUTUAL", true, false),
+            new Cell("PERMISSIVE", "ISTIO_MUTUAL", true, true),
+            new Cell("DISABLE", "ISTIO_MUTUAL", false, true),
+            new Cell("PERMISSIVE", "DISABLE", true, true),
+            new Cell("STRICT", "DISABLE", false, false),
+            new Cell("DISABLE", "DISABLE", true, true));
+    List<String> failures = new ArrayList<>();
+    for (Cell c : cells) {
+      applyPolicies(c);
+      String meshed = outcome(() -> viaSidecar(), c.meshed());
+      String unmeshed = outcome(() -> direct(), c.unmeshed());
+      if (meshed != null || unmeshed != null) {
+        failures.add(
+            c
+                + ": meshed "
+                + (meshed == null ? "as expected" : meshed)
+                + ", unmeshed "
+                + (unmeshed == null ? "as expected" : unmeshed));
+      }
+    }
+    assertThat(failures).isEmpty();
+  }
+
+  @Test
+  void theInboundPortPresentsTheWorkloadsSpiffeIdentity() throws Exception {
+    applyPolicies(new Cell("STRICT", null, true, false));
+    // A TLS client that trusts the mesh root and shows no certificate: the server presents its
+    // certificate, then refuses the handshake for the missing client certificate.
+    var roots =
+        io.qmesh.ca.Pem.certificates(
+            java.nio.file.Files.readString(
+                mesh.pilotState().resolve("ca/istio-ca-root-cert/root-cert.pem")));
+    var seen =
+        new java.util.concurrent.atomic.AtomicReference<java.security.cert.X509Certificate>();
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    var trust = new io.qmesh.proxy.security.MeshTrustManager(roots, java.util.Set.of());
+    ctx.init(
+        null,
+        new javax.net.ssl.TrustManager[] {
+          new javax.net.ssl.X509TrustManager() {
+            @Override
+            public void checkClientTrusted(
+                java.security.cert.X509Certificate[] chain, String type) {}
+
+            @Override
+            public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type)
+                throws java.security.cert.CertificateException {
+              trust.checkServerTrusted(chain, type);
+              seen.set(chain[0]);
+            }
+
+            @Override
+            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+              return new java.security.cert.X509Certificate[0];
+            }
+          }
+        },
+        null);
+    SSLSocketFactory f = ctx.getSocketFactory();
+    try (SSLSocket s = (SSLSocket) f.createSocket("127.0.0.1", serverInbound)) {
+      s.setSoTimeout(5000);
+      try {
+        s.startHandshake();
+        s.getOutputStream().write("GET / HTTP/1.1\r\nhost: echo\r\n\r\n".getBytes());
+        s.getInputStream().read();
+      } catch (java.io.IOException expected) {
+        // TLS 1.3 reports the missing client certificate after the handshake.
+      }
+    }
+    assertThat(io.qmesh.proxy.security.MeshTrustManager.spiffeId(seen.get()))
+        .isEqualTo("spiffe://cluster.local/ns/default/sa/echo");
+    // The proxy's admin shows the same certificate as Envoy's /certs.
+    String certs = mesh.get(serverAdmin, "/certs").body();
+    assertThat(certs)
+        .contains("\"uri\":\"spiffe://cluster.local/ns/default/sa/echo\"")
+        .contains(seen.get().getSerialNumber().toString(16));
+  }
+
+  private static void applyPolicies(Cell c) throws Exception {
+    mesh.apply(
+        """
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default, namespace: istio-system}
+        spec:
+          mtls: {mode: %s}
+        """
+            .formatted(c.peerAuth()));
+    if (c.destinationRule() == null) {
+      deleteDestinationRule();
+    } else {
+      mesh.apply(
+          """
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: {name: echo}
+          spec:
+            host: echo.default.svc.cluster.local
+            trafficPolicy:
+              tls: {mode: %s}
+          """
+              .formatted(c.destinationRule()));
+    }
+    // Both proxies run the policies before the cell is judged.
+    String chains =
+        switch (c.peerAuth()) {
+          case "STRICT" -> "mtls";
+          case "PERMISSIVE" -> "mtls+raw";
+          default -> "raw";
+        };
+    LocalMesh.waitFor(() -> inboundChains().equals(chains));
+    String clusterTls =
+        c.destinationRule() == null
+            ? (c.peerAuth().equals("DISABLE") ? "none" : "auto")
+            : c.destinationRule().equals("ISTIO_MUTUAL") ? "always" : "none";
+    LocalMesh.waitFor(() -> clientClusterTls().equals(clusterTls));
+  }
+
+  private static void deleteDestinationRule() throws Exception {
+    HttpResponse<String> r =
+        plain.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + mesh.pilotHttp() + "/apis/delete"))
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+                            + "metadata: {name: echo, namespace: default}\n"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isIn(200, 404);
+  }
+
+  /** The server sidecar's inbound filter chains for 9080: mtls, raw or both. */
+  private static String inboundChains() throws Exception {
+    var dump = JSON.readTree(mesh.get(serverAdmin, "/config_dump").body());
+    boolean tls = false;
+    boolean raw = false;
+    for (var l : dump.path("configs").path("listeners")) {
+      if (l.path("name").asText().equals("virtualInbound")) {
+        for (var fc : l.path("filterChains")) {
+          tls |= fc.path("name").asText().equals("0.0.0.0_9080_mtls");
+          raw |= fc.path("name").asText().equals("0.0.0.0_9080");
+        }
+      }
+    }
+    return tls && raw ? "mtls+raw" : tls ? "mtls" : raw ? "raw" : "none";
+  }
+
+  /** How the client's cluster for echo goes: TLS always, auto mTLS, or plaintext. */
+  private static String clientClusterTls() throws Exception {
+    var dump = JSON.readTree(mesh.get(clientAdmin, "/config_dump").body());
+    for (var c : dump.path("configs").path("clusters")) {
+      if (c.path("name").asText().equals("outbound|9080||echo.default.svc.cluster.local")) {
+        return c.has("transportSocketMatches")
+            ? "auto"
+            : c.has("transportSocket") ? "always" : "none";
+      }
+    }
+    return "missing";
+  }
+
+  private static int viaSidecar() throws Exception {
+    return viaSidecar
+        .send(
+            HttpRequest.newBuilder(URI.create("http://echo:9080/matrix"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
+  }
+
+  private static int direct() throws Exception {
+    return plain
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + serverInbound + "/matrix"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
+  }
+
+  /** Null when three requests in a row get the expected result; else what happened. */
+  private static String outcome(Call call, boolean expectOk) {
+    String last = null;
+    for (int i = 0; i < 3; i++) {
+      String got;
+      try {
+        int status = call.status();
+        got = status == 200 ? null : "status " + status;
+      } catch (Exception e) {
+        got = e.getClass().getSimpleName() + ": " + e.getMessage();
+      }
+      boolean ok = got == null;
+      if (ok != expectOk) {
+        return ok ? "got through" : "refused (" + got + ")";
+      }
+      last = got;
+    }
+    return null;
+  }
+
+  @FunctionalInterface
+  interface Call {
+    int status() throws Exception;
+  }
+}
