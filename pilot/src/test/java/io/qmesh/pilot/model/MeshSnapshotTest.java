@@ -62,9 +62,20 @@ class MeshSnapshotTest {
     MeshService reviews = mesh.service("reviews.default.svc.cluster.local").orElseThrow();
     assertThat(mesh.endpoints(reviews, reviews.port(9080).orElseThrow()))
         .containsExactly(
-            new Endpoint("10.0.0.3", 9080, Map.of("app", "reviews", "version", "v1"), "reviews-v1"),
             new Endpoint(
-                "127.0.0.1", 21080, Map.of("app", "reviews", "version", "v2"), "reviews-v2"));
+                "10.0.0.3",
+                9080,
+                Map.of("app", "reviews", "version", "v1"),
+                "reviews-v1",
+                "spiffe://cluster.local/ns/default/sa/default",
+                "default"),
+            new Endpoint(
+                "127.0.0.1",
+                21080,
+                Map.of("app", "reviews", "version", "v2"),
+                "reviews-v2",
+                "spiffe://cluster.local/ns/default/sa/bookinfo-reviews",
+                "default"));
     assertThat(mesh.endpoints(reviews, reviews.port(8080).orElseThrow()))
         .extracting(Endpoint::port)
         .as("a named target port resolves per workload; unnamed falls back to the service port")
