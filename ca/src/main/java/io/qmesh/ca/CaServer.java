@@ -1,6 +1,5 @@
 package io.qmesh.ca;
 
-import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.GrpcSslContexts;
@@ -56,13 +55,6 @@ public final class CaServer implements AutoCloseable {
           "cannot serve TLS gRPC on " + host + ":" + port + ": " + e.getMessage(), e);
     }
     LOG.infof("CA and TLS gRPC listening on %s:%d (root %s)", host, server.getPort(), ca.source());
-  }
-
-  /** A server with services that are not definitions yet. */
-  public static CaServer of(
-      String host, int port, CertificateAuthority ca, List<BindableService> services) {
-    return new CaServer(
-        host, port, ca, services.stream().map(BindableService::bindService).toList());
   }
 
   public int port() {

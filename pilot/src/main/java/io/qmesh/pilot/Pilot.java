@@ -45,7 +45,6 @@ public class Pilot {
   private final ProxyTracker tracker;
   private final XdsServer xds;
   private final CaServer ca;
-  private final CertificateAuthority authority;
 
   public Pilot(PilotConfig config, MeterRegistry metrics) {
     SimpleCache<String> cache = new SimpleCache<>(Node::getId);
@@ -76,7 +75,7 @@ public class Pilot {
     this.xds = new XdsServer(config.xdsHost(), config.xdsPort(), cache, tracker);
     if (config.caPort() >= 0) {
       Path caDir = Path.of(config.stateDir(), "ca");
-      this.authority = CertificateAuthority.open(caDir, Clock.systemUTC());
+      CertificateAuthority authority = CertificateAuthority.open(caDir, Clock.systemUTC());
       publishRoot(caDir.resolve(ROOT_CERT_DIR).resolve("root-cert.pem"), authority);
       BootstrapTokens tokens =
           new BootstrapTokens(
@@ -92,7 +91,6 @@ public class Pilot {
               authority,
               List.of(service.definition(), xds.ads().bindService()));
     } else {
-      this.authority = null;
       this.ca = null;
     }
     scheduler.start();
@@ -106,14 +104,7 @@ public class Pilot {
 
   private static void publishRoot(Path file, CertificateAuthority ca) {
     try {
-      java.nio.file.Files.createDirectories(file.getParent());
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      java.nio.file.Files.writeString(tmp, io.qmesh.ca.Pem.encode(ca.root()));
-      java.nio.file.Files.move(
-          tmp,
-          file,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      io.qmesh.ca.SecureFiles.write(file, io.qmesh.ca.Pem.encode(ca.root()), true);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("cannot publish the root to " + file, e);
     }
@@ -144,11 +135,6 @@ public class Pilot {
   @Produces
   ProxyTracker tracker() {
     return tracker;
-  }
-
-  /** The CA's server, or null when pilot runs without one. */
-  public CaServer caServer() {
-    return ca;
   }
 
   @Produces

@@ -98,9 +98,14 @@ public record ProxyConfig(
    * Istio's mutual TLS to a cluster's hosts: to every host (a DestinationRule's {@code
    * ISTIO_MUTUAL}, the cluster's {@code transport_socket}) or to those whose endpoint says {@code
    * tlsMode: istio} (auto mTLS, the cluster's {@code transport_socket_matches}); the server's
-   * SPIFFE id must be one of {@code identities} (any mesh identity when empty).
+   * SPIFFE id must be one of {@code identities} (any mesh identity when empty). {@code clientKey}
+   * names the identities in order, so clusters with the same ones share TLS clients.
    */
-  public record UpstreamTls(boolean always, java.util.Set<String> identities) {}
+  public record UpstreamTls(boolean always, java.util.Set<String> identities, String clientKey) {
+    public UpstreamTls(boolean always, java.util.Set<String> identities) {
+      this(always, identities, String.join(",", new java.util.TreeSet<>(identities)));
+    }
+  }
 
   /**
    * How a cluster's upstream connections are made and kept: the connect timeout, the idle timeout
@@ -162,7 +167,7 @@ public record ProxyConfig(
         Map.copyOf(clusters),
         tcpRoutes(r.listeners()),
         observers(r.listeners().values(), clusters),
-        Tls.peerAuthentication(r.listeners().get("virtualInbound")));
+        Tls.peerAuthentication(r.listeners().get(io.qmesh.api.MeshNames.VIRTUAL_INBOUND)));
   }
 
   private static final String HTTP_OPTIONS =

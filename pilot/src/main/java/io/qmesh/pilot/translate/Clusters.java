@@ -114,15 +114,7 @@ final class Clusters {
     if (!proxyOnlyTcp(spec.port()) && !proxy.proxyless()) {
       c.putTypedExtensionProtocolOptions(HTTP_OPTIONS, Any.pack(httpOptions(spec.port(), policy)));
     }
-    boolean meshEndpoints = dnsEndpoints.stream().anyMatch(io.qmesh.pilot.model.Endpoint::meshTls);
-    boolean istioMutual =
-        policy.tls() != null
-            && policy.tls().getMode()
-                == io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettingsTLSmode
-                    .ISTIO_MUTUAL;
-    if (!proxy.proxyless()
-        && spec.service().resolution() != MeshService.Resolution.NONE
-        && (meshEndpoints || istioMutual)) {
+    if (!proxy.proxyless() && spec.service().resolution() != MeshService.Resolution.NONE) {
       Security.outbound(c, policy, dnsEndpoints);
     }
     return c.build();

@@ -30,7 +30,7 @@ final class Endpoints {
                         .setAddress(Envoy.address(e.address(), e.port())))
                 .setLoadBalancingWeight(UInt32Value.of(1));
         if (e.meshTls()) {
-          lb.setMetadata(Security.endpointMetadata(e));
+          lb.setMetadata(Security.MESH_ENDPOINT);
         }
         locality.addLbEndpoints(lb);
       }

@@ -211,7 +211,10 @@ final class Security {
     ClientTLSSettingsTLSmode mode = tls == null ? null : tls.getMode();
     if (mode == ClientTLSSettingsTLSmode.DISABLE
         || mode == ClientTLSSettingsTLSmode.SIMPLE
-        || mode == ClientTLSSettingsTLSmode.MUTUAL) {
+        || mode == ClientTLSSettingsTLSmode.MUTUAL
+        || (mode != ClientTLSSettingsTLSmode.ISTIO_MUTUAL
+            && endpoints.stream().noneMatch(Endpoint::meshTls))) {
+      // Nothing to secure: auto mTLS applies only when some endpoint is a mesh workload.
       return;
     }
     TreeSet<String> sans = new TreeSet<>();
@@ -246,13 +249,12 @@ final class Security {
   }
 
   /** The metadata auto mTLS matches on, for an endpoint that is a mesh workload. */
-  static Metadata endpointMetadata(Endpoint e) {
-    return Metadata.newBuilder()
-        .putFilterMetadata(
-            MATCH_METADATA,
-            Struct.newBuilder()
-                .putFields("tlsMode", Value.newBuilder().setStringValue("istio").build())
-                .build())
-        .build();
-  }
+  static final Metadata MESH_ENDPOINT =
+      Metadata.newBuilder()
+          .putFilterMetadata(
+              MATCH_METADATA,
+              Struct.newBuilder()
+                  .putFields("tlsMode", Value.newBuilder().setStringValue("istio").build())
+                  .build())
+          .build();
 }

@@ -102,6 +102,7 @@ public final class HttpProxy {
   private volatile MeshTls mtls;
   private volatile int inboundTargetPort = -1;
   private final Map<String, HttpClient> tlsClients = new ConcurrentHashMap<>();
+  private final Map<String, HttpClient> tlsClientsH2 = new ConcurrentHashMap<>();
   private final Map<io.netty.channel.Channel, io.qmesh.proxy.security.PeerAuthMode> accepted =
       new ConcurrentHashMap<>();
 
@@ -525,20 +526,22 @@ public final class HttpProxy {
     if (tls == null || !cluster.tlsTo(host)) {
       return client(h2, idle);
     }
-    java.util.Set<String> ids = cluster.tls().identities();
-    String key = (h2 ? "h2|" : "h1|") + idle + "|" + String.join(",", new java.util.TreeSet<>(ids));
-    HttpClient c = tlsClients.get(key);
+    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
+    // The common case (no idle timeout) looks up a key computed once per config.
+    String key = idle <= 0 ? upstreamTls.clientKey() : upstreamTls.clientKey() + "|idle=" + idle;
+    Map<String, HttpClient> clients = h2 ? tlsClientsH2 : tlsClients;
+    HttpClient c = clients.get(key);
     if (c != null) {
       return c;
     }
-    return tlsClients.computeIfAbsent(
+    return clients.computeIfAbsent(
         key,
         k -> {
           HttpClientOptions o = h2 ? http2Options() : http1Options();
           if (idle > 0) {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
           }
-          return vertx.createHttpClient(tls.client(o, ids));
+          return vertx.createHttpClient(tls.client(o, upstreamTls.identities()));
         });
   }
 
