@@ -42,6 +42,11 @@ public class AdminRoutes {
           public String prometheus() {
             return prometheus.scrape();
           }
+
+          @Override
+          public io.qmesh.proxy.security.WorkloadCertificates certificates() {
+            return gateway.certificates();
+          }
         };
     router
         .route()

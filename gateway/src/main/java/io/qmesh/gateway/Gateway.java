@@ -6,6 +6,8 @@ import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.StatsServer;
 import io.qmesh.proxy.listener.ListenerManager;
+import io.qmesh.proxy.security.MeshTls;
+import io.qmesh.proxy.security.WorkloadCertificates;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Peer;
 import io.qmesh.proxy.telemetry.Tracers;
@@ -48,6 +50,7 @@ public class Gateway {
   private volatile XdsClient xds;
   private volatile Tracers tracers;
   private volatile Node node;
+  private volatile WorkloadCertificates certificates;
 
   private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
 
@@ -80,20 +83,37 @@ public class Gateway {
                 + ".svc.cluster.local",
             c.workload(),
             md);
+    // The gateway's own identity: its requests to the mesh's workloads are mutual TLS where the
+    // destination takes it, as any sidecar's.
+    String identity = io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount());
+    certificates =
+        WorkloadCertificates.connect(
+            c.ca(),
+            java.nio.file.Path.of(c.caRoot()),
+            java.nio.file.Path.of(c.caToken()),
+            identity,
+            c.certTtl(),
+            xdsThread);
+    MeshTls mtls = certificates == null ? null : new MeshTls(certificates);
+    if (certificates != null) {
+      certificates.start();
+    }
     // A gateway reports Istio's metrics as the source of the requests it forwards, as Istio's do,
     // and starts their traces with client spans.
     Peer self =
         Peer.of(
-            c.workload(),
-            c.namespace(),
-            Nodes.labels("qmesh.gateway.labels", c.labels()),
-            Peer.DEFAULT_CLUSTER);
+                c.workload(),
+                c.namespace(),
+                Nodes.labels("qmesh.gateway.labels", c.labels()),
+                Peer.DEFAULT_CLUSTER)
+            .withPrincipal(mtls == null ? null : identity);
     IstioMetrics metrics =
         new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId());
     tracers = new Tracers(self, node.getId());
     listeners =
         new ListenerManager(vertx, config::get, c.listenHost(), new ProxyStats(registry), metrics)
-            .tracing(tracers);
+            .tracing(tracers)
+            .securing(mtls);
     for (int port : new int[] {c.prometheusPort(), c.mergedPrometheusPort()}) {
       StatsServer.listen(vertx, c.listenHost(), port, registry::scrape, null)
           .toCompletionStage()
@@ -155,11 +175,21 @@ public class Gateway {
     if (tracers != null) {
       tracers.close();
     }
+    if (certificates != null) {
+      certificates.close();
+    }
   }
 
-  /** Ready: a config from pilot applied. */
+  /** The gateway's certificates, or null without mutual TLS. */
+  public WorkloadCertificates certificates() {
+    return certificates;
+  }
+
+  /** Ready: a config from pilot applied, and a certificate when using mutual TLS. */
   public boolean ready() {
-    return xds != null && !xds.resources().clusters().isEmpty();
+    return xds != null
+        && !xds.resources().clusters().isEmpty()
+        && (certificates == null || certificates.current() != null);
   }
 
   public Node node() {

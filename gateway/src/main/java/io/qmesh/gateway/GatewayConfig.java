@@ -11,6 +11,25 @@ public interface GatewayConfig {
   @WithDefault("istiod.istio-system.svc:15010")
   String pilot();
 
+  /** The CA's address ({@code host:port}; istiod's TLS port). */
+  @WithDefault("istiod.istio-system.svc:15012")
+  String ca();
+
+  /**
+   * The mesh's root certificate (Istio mounts the {@code istio-ca-root-cert} ConfigMap here); when
+   * absent the gateway runs without mutual TLS.
+   */
+  @WithDefault("/var/run/secrets/istio/root-cert.pem")
+  String caRoot();
+
+  /** The gateway's credential for the CA (Istio's projected token path). */
+  @WithDefault("/var/run/secrets/tokens/istio-token")
+  String caToken();
+
+  /** The certificate lifetime to ask for; 0 takes the CA's default (24 h). */
+  @WithDefault("0s")
+  java.time.Duration certTtl();
+
   /** The gateway's namespace: Istio's root namespace. */
   @WithDefault("istio-system")
   String namespace();

@@ -40,6 +40,9 @@ public final class LocalMesh implements AutoCloseable {
   /**
    * @param root the repository root (the modules' parent)
    */
+  private final List<java.net.ServerSocket> tcpApps =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   public LocalMesh(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     Files.createDirectories(logs);
@@ -228,6 +231,52 @@ public final class LocalMesh implements AutoCloseable {
     return s.getAddress().getPort();
   }
 
+  /**
+   * A TCP app standing in for a workload: answers each line it reads with its name and the line.
+   * Returns its port.
+   */
+  public int tcpApp(String name) throws IOException {
+    java.net.ServerSocket server =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    tcpApps.add(server);
+    Thread accept =
+        new Thread(
+            () -> {
+              while (!server.isClosed()) {
+                try {
+                  java.net.Socket s = server.accept();
+                  Thread t =
+                      new Thread(
+                          () -> {
+                            try (s;
+                                var in =
+                                    new java.io.BufferedReader(
+                                        new java.io.InputStreamReader(
+                                            s.getInputStream(), StandardCharsets.UTF_8))) {
+                              var out = s.getOutputStream();
+                              for (String line; (line = in.readLine()) != null; ) {
+                                out.write(
+                                    (name + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
+                                out.flush();
+                              }
+                            } catch (IOException e) {
+                              // the peer went away
+                            }
+                          },
+                          name + "-conn");
+                  t.setDaemon(true);
+                  t.start();
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            },
+            name + "-accept");
+    accept.setDaemon(true);
+    accept.start();
+    return server.getLocalPort();
+  }
+
   public HttpResponse<String> get(int port, String path) throws Exception {
     return http.send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
@@ -269,6 +318,13 @@ public final class LocalMesh implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
+    for (java.net.ServerSocket s : tcpApps) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // closing anyway
+      }
+    }
     processes.forEach(Process::destroy);
     for (Process p : processes) {
       if (!p.waitFor(10, TimeUnit.SECONDS)) {

@@ -48,6 +48,7 @@ public class Sidecar {
             return t;
           });
   private final List<HttpProxy> httpListeners = new ArrayList<>();
+  private final List<TcpProxy> tcpListeners = new ArrayList<>();
   private volatile XdsClient xds;
   private volatile Tracers tracers;
   private volatile Node node;
@@ -61,12 +62,13 @@ public class Sidecar {
     drain = c.drainDuration();
     Map<String, String> labels = Ports.labels(c.labels());
     List<Ports.Inbound> inbound = Ports.inbound(c.inbound().orElse(""));
+    String identity = io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount());
     certificates =
         WorkloadCertificates.connect(
             c.ca(),
             java.nio.file.Path.of(c.caRoot()),
             java.nio.file.Path.of(c.caToken()),
-            io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount()),
+            identity,
             c.certTtl(),
             xdsThread);
     MeshTls mtls = certificates == null ? null : new MeshTls(certificates);
@@ -79,7 +81,9 @@ public class Sidecar {
     node = NodeIdentity.of(c, labels, inbound, UUID.randomUUID().toString().substring(0, 8));
 
     List<String> bound = new ArrayList<>();
-    Peer self = Peer.of(c.workload(), c.namespace(), labels, Peer.DEFAULT_CLUSTER);
+    Peer self =
+        Peer.of(c.workload(), c.namespace(), labels, Peer.DEFAULT_CLUSTER)
+            .withPrincipal(mtls == null ? null : identity);
     IstioMetrics asSource =
         new IstioMetrics(registry, IstioMetrics.Reporter.SOURCE, self, node.getId());
     IstioMetrics asDestination =
@@ -102,10 +106,12 @@ public class Sidecar {
       String what = "inbound " + p.targetPort() + (p.tcp() ? "/tcp" : "");
       Future<?> listening;
       if (p.tcp()) {
-        listening =
+        TcpProxy tcp =
             new TcpProxy(vertx, config::get, cluster, stats)
                 .reporting(asDestination)
-                .listen(c.inboundHost(), p.listenPort());
+                .securing(mtls, p.targetPort());
+        tcpListeners.add(tcp);
+        listening = tcp.listen(c.inboundHost(), p.listenPort());
       } else {
         HttpProxy http =
             HttpProxy.withRoutes(vertx, config::get, cluster, stats)
@@ -167,6 +173,7 @@ public class Sidecar {
     try {
       config.set(ProxyConfig.compile(resources, config.get()));
       httpListeners.forEach(HttpProxy::enforcePeerAuthentication);
+      tcpListeners.forEach(TcpProxy::enforcePeerAuthentication);
       return null;
     } catch (RuntimeException e) {
       return e.getMessage();

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * on 127.0.0.1: a reachability matrix in the spirit of Istio's security tests. PeerAuthentication
  * STRICT / PERMISSIVE / DISABLE on the server x DestinationRule ISTIO_MUTUAL / DISABLE / none on
  * the client x a meshed client (through its sidecar) and an unmeshed one (plain HTTP straight to
- * the server's inbound port), each cell with its expected result.
+ * the server's inbound port), each cell with its expected result, for an HTTP port and a TCP port
+ * (the meshed client's TCP goes as a CONNECT tunnel through its sidecar, as the laptop mode's).
  */
 class MutualTlsIT {
 
@@ -32,6 +33,8 @@ class MutualTlsIT {
       new com.fasterxml.jackson.databind.ObjectMapper();
   private static LocalMesh mesh;
   private static int serverInbound;
+  private static int serverTcpInbound;
+  private static int clientOutbound;
   private static int serverAdmin;
   private static int clientAdmin;
   private static HttpClient viaSidecar;
@@ -53,9 +56,18 @@ class MutualTlsIT {
         spec:
           selector: {app: echo}
           ports: [{name: http, port: 9080}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo-tcp}
+        spec:
+          selector: {app: echo}
+          ports: [{name: tcp, port: 9090}]
         """);
     int app = mesh.app("echo");
+    int tcpApp = mesh.tcpApp("echo-tcp");
     serverInbound = LocalMesh.freePort();
+    serverTcpInbound = LocalMesh.freePort();
     serverAdmin =
         mesh.start(
             "sidecar-mtls-echo",
@@ -64,10 +76,18 @@ class MutualTlsIT {
                 "echo",
                 "app=echo,version=v1",
                 "echo",
-                "9080:" + serverInbound + ":" + app,
+                "9080:"
+                    + serverInbound
+                    + ":"
+                    + app
+                    + ",9090:"
+                    + serverTcpInbound
+                    + ":"
+                    + tcpApp
+                    + "/tcp",
                 LocalMesh.freePort()));
     mesh.awaitReady(serverAdmin);
-    int clientOutbound = LocalMesh.freePort();
+    clientOutbound = LocalMesh.freePort();
     clientAdmin =
         mesh.start(
             "sidecar-mtls-client",
@@ -109,13 +129,19 @@ class MutualTlsIT {
       applyPolicies(c);
       String meshed = outcome(() -> viaSidecar(), c.meshed());
       String unmeshed = outcome(() -> direct(), c.unmeshed());
-      if (meshed != null || unmeshed != null) {
+      String meshedTcp = outcome(() -> tcpViaSidecar(), c.meshed());
+      String unmeshedTcp = outcome(() -> tcpDirect(), c.unmeshed());
+      if (meshed != null || unmeshed != null || meshedTcp != null || unmeshedTcp != null) {
         failures.add(
             c
                 + ": meshed "
                 + (meshed == null ? "as expected" : meshed)
                 + ", unmeshed "
-                + (unmeshed == null ? "as expected" : unmeshed));
+                + (unmeshed == null ? "as expected" : unmeshed)
+                + "; TCP meshed "
+                + (meshedTcp == null ? "as expected" : meshedTcp)
+                + ", unmeshed "
+                + (unmeshedTcp == null ? "as expected" : unmeshedTcp));
       }
     }
     assertThat(failures).isEmpty();
@@ -176,6 +202,65 @@ class MutualTlsIT {
         .contains(seen.get().getSerialNumber().toString(16));
   }
 
+  @Test
+  void metricsNameThePrincipalsOfMutualTlsConnections() throws Exception {
+    applyPolicies(new Cell("STRICT", null, true, false));
+    assertThat(viaSidecar()).isEqualTo(200);
+    assertThat(tcpViaSidecar()).isEqualTo(200);
+    String client = "spiffe://cluster.local/ns/default/sa/client";
+    String server = "spiffe://cluster.local/ns/default/sa/echo";
+    LocalMesh.waitFor(
+        () ->
+            series(serverAdmin, "istio_requests_total", "reporter=\"destination\"")
+                .anyMatch(
+                    l ->
+                        l.contains("source_principal=\"" + client + "\"")
+                            && l.contains("destination_principal=\"" + server + "\"")
+                            && l.contains("connection_security_policy=\"mutual_tls\"")));
+    LocalMesh.waitFor(
+        () ->
+            series(clientAdmin, "istio_requests_total", "reporter=\"source\"")
+                .anyMatch(
+                    l ->
+                        l.contains("source_principal=\"" + client + "\"")
+                            && l.contains("destination_principal=\"" + server + "\"")
+                            && l.contains("connection_security_policy=\"unknown\"")));
+    LocalMesh.waitFor(
+        () ->
+            series(serverAdmin, "istio_tcp_connections_opened_total", "reporter=\"destination\"")
+                .anyMatch(
+                    l ->
+                        l.contains("source_principal=\"" + client + "\"")
+                            && l.contains("connection_security_policy=\"mutual_tls\"")));
+    LocalMesh.waitFor(
+        () ->
+            series(clientAdmin, "istio_tcp_connections_opened_total", "reporter=\"source\"")
+                .anyMatch(
+                    l ->
+                        l.contains("destination_service=\"echo-tcp.default.svc.cluster.local\"")
+                            && l.contains("destination_principal=\"" + server + "\"")));
+
+    // Plaintext names no principal, and the destination says so.
+    applyPolicies(new Cell("DISABLE", null, true, true));
+    assertThat(direct()).isEqualTo(200);
+    LocalMesh.waitFor(
+        () ->
+            series(serverAdmin, "istio_requests_total", "reporter=\"destination\"")
+                .anyMatch(
+                    l ->
+                        l.contains("source_principal=\"unknown\"")
+                            && l.contains("destination_principal=\"unknown\"")
+                            && l.contains("connection_security_policy=\"none\"")));
+  }
+
+  private static java.util.stream.Stream<String> series(int admin, String name, String label)
+      throws Exception {
+    return mesh.get(admin, "/stats/prometheus")
+        .body()
+        .lines()
+        .filter(l -> l.startsWith(name + "{") && l.contains(label));
+  }
+
   private static void applyPolicies(Cell c) throws Exception {
     mesh.apply(
         """
@@ -197,7 +282,15 @@ class MutualTlsIT {
           spec:
             host: echo.default.svc.cluster.local
             trafficPolicy:
-              tls: {mode: %s}
+              tls: {mode: %1$s}
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: {name: echo-tcp}
+          spec:
+            host: echo-tcp.default.svc.cluster.local
+            trafficPolicy:
+              tls: {mode: %1$s}
           """
               .formatted(c.destinationRule()));
     }
@@ -213,10 +306,16 @@ class MutualTlsIT {
         c.destinationRule() == null
             ? (c.peerAuth().equals("DISABLE") ? "none" : "auto")
             : c.destinationRule().equals("ISTIO_MUTUAL") ? "always" : "none";
-    LocalMesh.waitFor(() -> clientClusterTls().equals(clusterTls));
+    LocalMesh.waitFor(() -> clientClusterTls("echo").equals(clusterTls));
+    LocalMesh.waitFor(() -> clientClusterTls("echo-tcp").equals(clusterTls));
   }
 
   private static void deleteDestinationRule() throws Exception {
+    deleteDestinationRule("echo");
+    deleteDestinationRule("echo-tcp");
+  }
+
+  private static void deleteDestinationRule(String name) throws Exception {
     HttpResponse<String> r =
         plain.send(
             HttpRequest.newBuilder(
@@ -224,7 +323,9 @@ class MutualTlsIT {
                 .POST(
                     HttpRequest.BodyPublishers.ofString(
                         "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-                            + "metadata: {name: echo, namespace: default}\n"))
+                            + "metadata: {name: "
+                            + name
+                            + ", namespace: default}\n"))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isIn(200, 404);
@@ -246,11 +347,11 @@ class MutualTlsIT {
     return tls && raw ? "mtls+raw" : tls ? "mtls" : raw ? "raw" : "none";
   }
 
-  /** How the client's cluster for echo goes: TLS always, auto mTLS, or plaintext. */
-  private static String clientClusterTls() throws Exception {
+  /** How the client's cluster for a service goes: TLS always, auto mTLS, or plaintext. */
+  private static String clientClusterTls(String service) throws Exception {
     var dump = JSON.readTree(mesh.get(clientAdmin, "/config_dump").body());
     for (var c : dump.path("configs").path("clusters")) {
-      if (c.path("name").asText().equals("outbound|9080||echo.default.svc.cluster.local")) {
+      if (c.path("name").asText().endsWith("||" + service + ".default.svc.cluster.local")) {
         return c.has("transportSocketMatches")
             ? "auto"
             : c.has("transportSocket") ? "always" : "none";
@@ -267,6 +368,51 @@ class MutualTlsIT {
                 .build(),
             HttpResponse.BodyHandlers.ofString())
         .statusCode();
+  }
+
+  /** A line through a CONNECT tunnel of the client's sidecar to echo-tcp: 200 when echoed. */
+  private static int tcpViaSidecar() throws Exception {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", clientOutbound)) {
+      s.setSoTimeout(5000);
+      var out = s.getOutputStream();
+      out.write(
+          "CONNECT echo-tcp:9090 HTTP/1.1\r\nhost: echo-tcp:9090\r\n\r\n"
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      var in =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  s.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII));
+      String status = in.readLine();
+      if (status == null || !status.startsWith("HTTP/1.1 200")) {
+        throw new java.io.IOException("CONNECT answered " + status);
+      }
+      while (!in.readLine().isEmpty()) {
+        // the rest of the answer's head
+      }
+      return echo(out, in);
+    }
+  }
+
+  /** A line straight to the server's TCP inbound port: 200 when echoed. */
+  private static int tcpDirect() throws Exception {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", serverTcpInbound)) {
+      s.setSoTimeout(5000);
+      return echo(
+          s.getOutputStream(),
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  s.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII)));
+    }
+  }
+
+  private static int echo(java.io.OutputStream out, java.io.BufferedReader in) throws Exception {
+    out.write("ping\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    out.flush();
+    String line = in.readLine();
+    if (!"echo-tcp ping".equals(line)) {
+      throw new java.io.IOException("echoed " + line);
+    }
+    return 200;
   }
 
   private static int direct() throws Exception {

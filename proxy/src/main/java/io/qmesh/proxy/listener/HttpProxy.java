@@ -100,11 +100,10 @@ public final class HttpProxy {
   private volatile SpanKind spanKind = SpanKind.CLIENT;
   private volatile boolean draining;
   private volatile MeshTls mtls;
-  private volatile int inboundTargetPort = -1;
   private final Map<String, HttpClient> tlsClients = new ConcurrentHashMap<>();
   private final Map<String, HttpClient> tlsClientsH2 = new ConcurrentHashMap<>();
-  private final Map<io.netty.channel.Channel, io.qmesh.proxy.security.PeerAuthMode> accepted =
-      new ConcurrentHashMap<>();
+  private final Map<String, NetClient> tlsTcpClients = new ConcurrentHashMap<>();
+  private volatile InboundTls inbound;
 
   private HttpProxy(
       Vertx vertx,
@@ -221,7 +220,7 @@ public final class HttpProxy {
    */
   public HttpProxy securing(MeshTls tls, int targetPort) {
     this.mtls = tls;
-    this.inboundTargetPort = targetPort;
+    this.inbound = tls == null ? null : new InboundTls(tls, targetPort, config);
     return this;
   }
 
@@ -231,35 +230,19 @@ public final class HttpProxy {
    * connections that carry requests, not only to new ones. Call after swapping in a config.
    */
   public void enforcePeerAuthentication() {
-    int target = inboundTargetPort;
-    if (target <= 0 || accepted.isEmpty()) {
-      return;
+    InboundTls in = inbound;
+    if (in != null) {
+      in.enforce();
     }
-    var mode = config.get().peerAuthentication(target);
-    accepted.forEach(
-        (ch, m) -> {
-          if (m != mode) {
-            ch.close();
-          }
-        });
   }
 
   /** Listens on {@code host:port} (0 picks a free port). */
   public Future<HttpServer> listen(String host, int port) {
     HttpServerOptions options = new HttpServerOptions().setHttp2ClearTextEnabled(true);
-    MeshTls tls = mtls;
-    int target = inboundTargetPort;
+    InboundTls in = inbound;
     HttpServer server =
-        tls != null && target > 0
-            ? TlsHttpServers.create(
-                vertx,
-                options,
-                ch -> {
-                  var mode = config.get().peerAuthentication(target);
-                  tls.accept(ch, mode);
-                  accepted.put(ch, mode);
-                  ch.closeFuture().addListener(f -> accepted.remove(ch));
-                })
+        in != null
+            ? FrontedServers.http(vertx, options, in::front)
             : vertx.createHttpServer(options);
     return server
         .requestHandler(this::handle)
@@ -733,22 +716,29 @@ public final class HttpProxy {
       return;
     }
     in.pause();
-    // A tunnel to a TCP service is a TCP connection of the mesh: Istio's TCP metrics, as its
-    // source.
-    IstioMetrics.TcpSeries series =
-        tcpCluster != null && metrics != null
-            ? metrics.tcp(Peer.UNKNOWN, cfg.clusters().get(tcpCluster).service(), "-")
-            : null;
+    ProxyConfig.ClusterRuntime cluster = tcpCluster == null ? null : cfg.clusters().get(tcpCluster);
     var observers =
         tcpCluster == null ? null : cfg.observers().get(TcpProxy.TCP_OBSERVERS + tcpCluster);
     UpstreamHost chosen = target;
-    tcp.connect(target.port(), target.address())
+    netClient(cluster, target)
+        .connect(target.port(), target.address())
         .onSuccess(
             up ->
                 in.toNetSocket()
                     .onSuccess(
                         down -> {
                           stats.tcpConnection();
+                          // A tunnel to a TCP service is a TCP connection of the mesh: Istio's TCP
+                          // metrics, as its source.
+                          IstioMetrics m = metrics;
+                          IstioMetrics.TcpSeries series =
+                              cluster != null && m != null
+                                  ? m.tcp(
+                                      Peer.UNKNOWN,
+                                      MeshTls.peerIdentity(up),
+                                      cluster.service(),
+                                      "-")
+                                  : null;
                           TcpLogEntry log =
                               TcpLogEntry.of(
                                   observers == null ? null : observers.accessLogs(),
@@ -761,6 +751,25 @@ public final class HttpProxy {
                         })
                     .onFailure(e -> up.close()))
         .onFailure(e -> fail(in, ResponseFlag.UF));
+  }
+
+  /**
+   * The TCP client for a tunnel to {@code host} of {@code cluster} (null for a tunnel back into
+   * this listener or out of the mesh): Istio's mutual TLS when the cluster's TLS covers the host,
+   * one client per set of identities, as {@link #client(boolean, ProxyConfig.ClusterRuntime,
+   * UpstreamHost)}.
+   */
+  private NetClient netClient(ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
+    MeshTls tls = mtls;
+    if (tls == null || cluster == null || !cluster.tlsTo(host)) {
+      return tcp;
+    }
+    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
+    return tlsTcpClients.computeIfAbsent(
+        upstreamTls.clientKey(),
+        k ->
+            vertx.createNetClient(
+                tls.client(new io.vertx.core.net.NetClientOptions(), upstreamTls.identities())));
   }
 
   /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
@@ -883,6 +892,12 @@ public final class HttpProxy {
         boolean grpc = contentType != null && contentType.startsWith("application/grpc");
         metrics.record(
             peer,
+            // The peer's identity on mutual TLS: the caller's on the inbound side, the answering
+            // workload's on the outbound side.
+            MeshTls.peerIdentity(
+                metrics.reporter() == IstioMetrics.Reporter.DESTINATION
+                    ? request.connection()
+                    : upstreamConnection),
             service,
             grpc,
             status,

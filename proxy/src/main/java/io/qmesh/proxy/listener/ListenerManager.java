@@ -70,6 +70,17 @@ public final class ListenerManager {
     return this;
   }
 
+  private volatile io.qmesh.proxy.security.MeshTls mtls;
+
+  /**
+   * Listeners bound from now on originate mutual TLS with {@code mtls} where the cluster asks for
+   * it (null: never).
+   */
+  public ListenerManager securing(io.qmesh.proxy.security.MeshTls mtls) {
+    this.mtls = mtls;
+    return this;
+  }
+
   /** Drains every bound listener (see {@link HttpProxy#drain}). */
   public synchronized Future<Void> drain(Duration max) {
     return Future.all(bound.values().stream().map(b -> b.proxy().drain(max)).toList()).mapEmpty();
@@ -110,7 +121,8 @@ public final class ListenerManager {
         HttpProxy proxy =
             HttpProxy.withRoutes(vertx, config, e.getValue(), stats)
                 .reporting(metrics)
-                .tracing(tracers, false);
+                .tracing(tracers, false)
+                .securing(mtls);
         HttpServer server =
             proxy
                 .listen(host, e.getKey())

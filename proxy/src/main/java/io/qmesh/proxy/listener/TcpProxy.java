@@ -3,13 +3,18 @@ package io.qmesh.proxy.listener;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
 import io.qmesh.proxy.cluster.UpstreamHost;
+import io.qmesh.proxy.security.MeshTls;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Peer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.impl.ContextInternal;
+import io.vertx.core.impl.future.PromiseInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.NetSocketInternal;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -35,6 +40,7 @@ public final class TcpProxy {
   private final NetClient client;
   private final ProxyStats stats;
   private volatile IstioMetrics metrics;
+  private volatile InboundTls inbound;
 
   public TcpProxy(Vertx vertx, Supplier<ProxyConfig> config, String cluster) {
     this(vertx, config, cluster, ProxyStats.unregistered());
@@ -57,12 +63,58 @@ public final class TcpProxy {
     return this;
   }
 
+  /**
+   * Takes each connection as the PeerAuthentication of workload port {@code targetPort} says:
+   * mutual TLS terminated with the workload's certificate (STRICT), detected per connection
+   * (PERMISSIVE) or not at all (DISABLE). Call before {@link #listen}.
+   */
+  public TcpProxy securing(MeshTls tls, int targetPort) {
+    this.inbound = tls == null ? null : new InboundTls(tls, targetPort, config);
+    return this;
+  }
+
+  /** Closes the connections a changed PeerAuthentication no longer allows (after a config swap). */
+  public void enforcePeerAuthentication() {
+    InboundTls in = inbound;
+    if (in != null) {
+      in.enforce();
+    }
+  }
+
   /** Listens on {@code host:port} (0 picks a free port). */
   public Future<NetServer> listen(String host, int port) {
-    return vertx.createNetServer().connectHandler(this::handle).listen(port, host);
+    InboundTls in = inbound;
+    NetServer server =
+        in == null
+            ? vertx.createNetServer()
+            : FrontedServers.net(vertx, new NetServerOptions(), in::frontTcp);
+    return server.connectHandler(this::handle).listen(port, host);
   }
 
   private void handle(NetSocket down) {
+    if (inbound == null) {
+      proxy(down);
+      return;
+    }
+    // Under mutual TLS the upstream is picked, and the connection counted with its peer, once the
+    // handshake is done (or the connection known to be plaintext).
+    down.pause();
+    PromiseInternal<Void> decided = ((ContextInternal) vertx.getOrCreateContext()).promise();
+    InboundTls.decided(((NetSocketInternal) down).channelHandlerContext().channel())
+        .addListener(decided);
+    decided
+        .future()
+        .onComplete(
+            ar -> {
+              if (ar.succeeded()) {
+                proxy(down);
+              } else {
+                down.close();
+              }
+            });
+  }
+
+  private void proxy(NetSocket down) {
     stats.tcpConnection();
     ProxyConfig cfg = config.get();
     var observers = cfg.observers().get(TCP_OBSERVERS + cluster);
@@ -89,13 +141,18 @@ public final class TcpProxy {
               if (log != null) {
                 log.upstream(host, up);
               }
-              Pipes.relay(down, up, m == null ? null : m.tcp(Peer.UNKNOWN, null, "-"), log);
+              Pipes.relay(
+                  down,
+                  up,
+                  m == null ? null : m.tcp(Peer.UNKNOWN, MeshTls.peerIdentity(down), null, "-"),
+                  log);
             })
         .onFailure(
             e -> {
               host.finished();
               if (m != null) {
-                IstioMetrics.TcpSeries series = m.tcp(Peer.UNKNOWN, null, ResponseFlag.UF.name());
+                IstioMetrics.TcpSeries series =
+                    m.tcp(Peer.UNKNOWN, MeshTls.peerIdentity(down), null, ResponseFlag.UF.name());
                 series.opened().increment();
                 series.closed().increment();
               }

@@ -14,7 +14,9 @@ import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
 import io.netty.handler.ssl.util.TrustManagerFactoryWrapper;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.ClientOptionsBase;
 import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.TrustOptions;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -104,19 +106,27 @@ public final class MeshTls {
    * (any mesh identity when empty): the workload's certificate, the mesh's roots, ALPN.
    */
   public HttpClientOptions client(HttpClientOptions base, Set<String> identities) {
-    HttpClientOptions o =
-        base.setSsl(true)
-            .setVerifyHost(false)
-            .setKeyCertOptions(KeyCertOptions.wrap(certificates.keyManager()))
-            .setTrustOptions(
-                TrustOptions.wrap(new MeshTrustManager(certificates.roots(), identities)))
-            .setUseAlpn(true);
+    secure(base, identities);
+    base.setVerifyHost(false).setUseAlpn(true);
     if (base.getProtocolVersion() == HttpVersion.HTTP_2) {
-      o.setAlpnVersions(List.of(HttpVersion.HTTP_2));
+      base.setAlpnVersions(List.of(HttpVersion.HTTP_2));
     } else {
-      o.setAlpnVersions(List.of(HttpVersion.HTTP_1_1));
+      base.setAlpnVersions(List.of(HttpVersion.HTTP_1_1));
     }
-    return o;
+    return base;
+  }
+
+  /** {@link #client(HttpClientOptions, Set)} for TCP connections (no ALPN). */
+  public NetClientOptions client(NetClientOptions base, Set<String> identities) {
+    secure(base, identities);
+    base.setHostnameVerificationAlgorithm("");
+    return base;
+  }
+
+  private void secure(ClientOptionsBase o, Set<String> identities) {
+    o.setSsl(true)
+        .setKeyCertOptions(KeyCertOptions.wrap(certificates.keyManager()))
+        .setTrustOptions(TrustOptions.wrap(new MeshTrustManager(certificates.roots(), identities)));
   }
 
   /**
@@ -135,5 +145,38 @@ public final class MeshTls {
     } catch (SSLPeerUnverifiedException e) {
       return null;
     }
+  }
+
+  private static final String PEER_IDENTITY = "qmesh.peer-identity";
+
+  /**
+   * The peer's SPIFFE id on a connection, null when it is plaintext (or the peer has none): read
+   * from its certificate once per TLS session and kept on the session, so each request on the
+   * connection finds it at the cost of a lookup.
+   */
+  public static String peerIdentity(io.vertx.core.http.HttpConnection connection) {
+    return connection == null || !connection.isSsl() ? null : cached(connection.sslSession());
+  }
+
+  /** {@link #peerIdentity(io.vertx.core.http.HttpConnection)} of a TCP connection. */
+  public static String peerIdentity(io.vertx.core.net.NetSocket socket) {
+    return socket == null || !socket.isSsl() ? null : cached(socket.sslSession());
+  }
+
+  private static String cached(SSLSession session) {
+    if (session == null) {
+      return null;
+    }
+    Object known = session.getValue(PEER_IDENTITY);
+    if (known == null) {
+      String id = peerIdentity(session);
+      if (id == null) {
+        // Before the handshake is done the session is a placeholder: keep nothing on it.
+        return null;
+      }
+      known = id;
+      session.putValue(PEER_IDENTITY, known);
+    }
+    return (String) known;
   }
 }

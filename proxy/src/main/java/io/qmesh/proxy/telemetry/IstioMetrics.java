@@ -65,12 +65,18 @@ public final class IstioMetrics {
 
   /** What one request's series depends on besides the reporter and this proxy. */
   private record Key(
-      Peer peer, String service, String protocol, int code, String grpcStatus, String flags) {}
+      Peer peer,
+      String peerPrincipal,
+      String service,
+      String protocol,
+      int code,
+      String grpcStatus,
+      String flags) {}
 
   /** One TCP series: connections opened and closed, bytes sent and received (by the reporter). */
   public record TcpSeries(Counter opened, Counter closed, Counter sent, Counter received) {}
 
-  private record TcpKey(Peer peer, String service, String flags) {}
+  private record TcpKey(Peer peer, String peerPrincipal, String service, String flags) {}
 
   private final Map<TcpKey, TcpSeries> tcpSeries = new ConcurrentHashMap<>();
 
@@ -79,16 +85,18 @@ public final class IstioMetrics {
    * grpc_response_status}, {@code request_protocol="tcp"}.
    *
    * @param peer the other side ({@link Peer#UNKNOWN} while TCP carries no metadata exchange)
+   * @param peerPrincipal the other side's SPIFFE id on a mutual TLS connection, null on plaintext
    * @param service the destination service's host name, or null when unknown
    */
-  public TcpSeries tcp(Peer peer, String service, String flags) {
-    TcpKey key = new TcpKey(peer, service == null ? Peer.UNKNOWN_VALUE : service, flags);
+  public TcpSeries tcp(Peer peer, String peerPrincipal, String service, String flags) {
+    TcpKey key =
+        new TcpKey(peer, peerPrincipal, service == null ? Peer.UNKNOWN_VALUE : service, flags);
     TcpSeries s = tcpSeries.get(key);
     return s != null ? s : tcpSeries.computeIfAbsent(key, this::registerTcp);
   }
 
   private TcpSeries registerTcp(TcpKey k) {
-    String[] all = tags(new Key(k.peer(), k.service(), "tcp", 0, "", k.flags()));
+    String[] all = tags(new Key(k.peer(), k.peerPrincipal(), k.service(), "tcp", 0, "", k.flags()));
     List<String> tcp = new java.util.ArrayList<>();
     for (int i = 0; i < all.length; i += 2) {
       if (!all[i].equals("response_code") && !all[i].equals("grpc_response_status")) {
@@ -159,6 +167,7 @@ public final class IstioMetrics {
    *
    * @param peer the other side (the destination for a source report, the source for a destination
    *     report)
+   * @param peerPrincipal the other side's SPIFFE id when the connection is mutual TLS, else null
    * @param service the destination service's host name ({@code reviews.default.svc.cluster.local})
    *     or null when unknown
    * @param grpcStatus the gRPC status, or null for plain HTTP
@@ -166,6 +175,7 @@ public final class IstioMetrics {
    */
   public void record(
       Peer peer,
+      String peerPrincipal,
       String service,
       boolean grpc,
       int code,
@@ -177,6 +187,7 @@ public final class IstioMetrics {
     Key key =
         new Key(
             peer,
+            peerPrincipal,
             service == null ? Peer.UNKNOWN_VALUE : service,
             grpc ? "grpc" : "http",
             code,
@@ -213,6 +224,13 @@ public final class IstioMetrics {
   private String[] tags(Key k) {
     Peer source = reporter == Reporter.SOURCE ? self : k.peer();
     Peer destination = reporter == Reporter.SOURCE ? k.peer() : self;
+    // Principals are known on mutual TLS only: this proxy's own identity and the peer's
+    // certificate's; plaintext leaves both unknown, as Istio's.
+    boolean mtls = k.peerPrincipal() != null;
+    String selfPrincipal = mtls ? self.principal() : Peer.UNKNOWN_VALUE;
+    String peerPrincipal = mtls ? k.peerPrincipal() : Peer.UNKNOWN_VALUE;
+    String sourcePrincipal = reporter == Reporter.SOURCE ? selfPrincipal : peerPrincipal;
+    String destinationPrincipal = reporter == Reporter.SOURCE ? peerPrincipal : selfPrincipal;
     String service = k.service();
     int dot = service.indexOf('.');
     String serviceName = dot < 0 ? service : service.substring(0, dot);
@@ -230,13 +248,13 @@ public final class IstioMetrics {
       "source_canonical_service", source.canonicalService(),
       "source_canonical_revision", source.canonicalRevision(),
       "source_workload_namespace", source.namespace(),
-      "source_principal", source.principal(),
+      "source_principal", sourcePrincipal,
       "source_app", source.app(),
       "source_version", source.version(),
       "source_cluster", source.cluster(),
       "destination_workload", destination.workload(),
       "destination_workload_namespace", destination.namespace(),
-      "destination_principal", destination.principal(),
+      "destination_principal", destinationPrincipal,
       "destination_app", destination.app(),
       "destination_version", destination.version(),
       "destination_service", service,
@@ -249,8 +267,9 @@ public final class IstioMetrics {
       "response_code", String.valueOf(k.code()),
       "grpc_response_status", k.grpcStatus(),
       "response_flags", k.flags(),
-      // Plain text until mTLS: "none" where the destination reports, "unknown" at the source.
-      "connection_security_policy", reporter == Reporter.SOURCE ? "unknown" : "none"
+      // Istio's: what the destination saw ("mutual_tls" or "none"); "unknown" at the source.
+      "connection_security_policy",
+          reporter == Reporter.SOURCE ? "unknown" : mtls ? "mutual_tls" : "none"
     };
   }
 }

@@ -92,6 +92,19 @@ public record Peer(
         UNKNOWN_VALUE);
   }
 
+  /** This peer with its SPIFFE id, which its metrics name on mutual TLS connections. */
+  public Peer withPrincipal(String spiffeId) {
+    return new Peer(
+        workload,
+        namespace,
+        app,
+        version,
+        canonicalService,
+        canonicalRevision,
+        cluster,
+        spiffeId == null || spiffeId.isEmpty() ? UNKNOWN_VALUE : spiffeId);
+  }
+
   private static String first(Map<String, String> labels, String a, String b, String c, String d) {
     return labels.getOrDefault(a, labels.getOrDefault(b, labels.getOrDefault(c, d)));
   }
