@@ -1,5 +1,11 @@
 package io.qmesh.cli;
 
+import io.qmesh.ca.BootstrapTokens;
+import io.qmesh.ca.SecureFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -22,6 +28,12 @@ final class Launches {
   private static final String JAVA_OPTS =
       "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -Xms8m -XX:MinHeapFreeRatio=10"
           + " -XX:MaxHeapFreeRatio=30 -XX:ReservedCodeCacheSize=32m";
+
+  /**
+   * How long a workload credential lets its proxy renew its certificate: a laptop mesh's lifetime
+   * (Kubernetes rotates projected tokens hourly; nothing rotates them here).
+   */
+  static final Duration CREDENTIAL_TTL = Duration.ofDays(30);
 
   private final Home home;
 
@@ -54,10 +66,12 @@ final class Launches {
     env.put("QUARKUS_HTTP_PORT", String.valueOf(Ports.PILOT_HTTP));
     env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
     env.put("PILOT_XDS_PORT", String.valueOf(Ports.PILOT_XDS));
+    env.put("PILOT_CA_PORT", String.valueOf(Ports.PILOT_CA));
     env.put("QMESH_PILOT_XDS_HOST", "127.0.0.1");
     env.put("QMESH_STATE_DIR", home.state().toString());
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("xds", Ports.PILOT_XDS);
+    ports.put("ca", Ports.PILOT_CA);
     ports.put("http", Ports.PILOT_HTTP);
     return new Launch(
         "pilot",
@@ -66,7 +80,7 @@ final class Launches {
         java("pilot", "256m"),
         env,
         ports,
-        List.of(Ports.PILOT_XDS, Ports.PILOT_HTTP),
+        List.of(Ports.PILOT_XDS, Ports.PILOT_CA, Ports.PILOT_HTTP),
         "http://127.0.0.1:" + Ports.PILOT_HTTP + "/apis/config/namespaces");
   }
 
@@ -81,6 +95,7 @@ final class Launches {
     env.put("QMESH_GATEWAY_WORKLOAD", name);
     env.put("QMESH_GATEWAY_LABELS", labels);
     env.put("QMESH_GATEWAY_SERVICE_ACCOUNT", name + "-service-account");
+    identity("QMESH_GATEWAY_", name, "istio-system", name + "-service-account", env);
     env.put("QMESH_GATEWAY_LISTEN_HOST", "127.0.0.1");
     env.put("QMESH_ADMIN_PORT", String.valueOf(admin));
     int health = Ports.block(block) + Ports.HEALTH;
@@ -122,6 +137,7 @@ final class Launches {
     env.put("QMESH_SIDECAR_NAMESPACE", w.namespace());
     env.put("QMESH_SIDECAR_LABELS", "app=" + w.app() + ",version=" + w.version());
     env.put("QMESH_SIDECAR_SERVICE_ACCOUNT", w.serviceAccount());
+    identity("QMESH_SIDECAR_", w.name(), w.namespace(), w.serviceAccount(), env);
     env.put("QMESH_SIDECAR_INBOUND_HOST", "127.0.0.1");
     env.put("QMESH_SIDECAR_OUTBOUND_PORT", String.valueOf(outbound));
     env.put(
@@ -150,6 +166,55 @@ final class Launches {
         ports,
         List.of(admin, outbound, health, merged, prometheus, inbound),
         "http://127.0.0.1:" + admin + "/ready");
+  }
+
+  /**
+   * Where a proxy gets its certificate: pilot's CA on 15012, the mesh's root pilot publishes, and a
+   * credential naming the workload's identity, issued now (Istio's projected service account token,
+   * in the laptop mode).
+   */
+  private void identity(
+      String prefix,
+      String workload,
+      String namespace,
+      String serviceAccount,
+      Map<String, String> env) {
+    env.put(prefix + "CA", "127.0.0.1:" + Ports.PILOT_CA);
+    env.put(prefix + "CA_ROOT", rootCert().toString());
+    env.put(prefix + "CA_TOKEN", credential(workload, namespace, serviceAccount).toString());
+  }
+
+  /** The mesh's root certificate, as pilot publishes it (Istio's {@code istio-ca-root-cert}). */
+  Path rootCert() {
+    return home.state().resolve("ca/istio-ca-root-cert/root-cert.pem");
+  }
+
+  /**
+   * Issues a workload's bootstrap credential ({@link #token}) into {@code
+   * <state>/tokens/<workload>/istio-token} (owner-only). Valid for {@link #CREDENTIAL_TTL}; each
+   * {@code qmesh up}/{@code run} issues a fresh one.
+   */
+  Path credential(String workload, String namespace, String serviceAccount) {
+    Path file = home.state().resolve("tokens").resolve(workload).resolve("istio-token");
+    try {
+      SecureFiles.write(file, token(home, namespace, serviceAccount, CREDENTIAL_TTL), true);
+    } catch (IOException e) {
+      throw new Failure(
+          "cannot write " + workload + "'s credential " + file + ": " + e.getMessage());
+    }
+    return file;
+  }
+
+  /**
+   * A bootstrap credential for {@code namespace/serviceAccount}, valid for {@code ttl}, signed with
+   * the key pilot's CA checks them with ({@code <state>/ca/token-key}, made here when pilot has not
+   * made it yet).
+   */
+  static String token(Home home, String namespace, String serviceAccount, Duration ttl) {
+    return new BootstrapTokens(
+            BootstrapTokens.loadOrCreateKey(home.state().resolve("ca/token-key")),
+            Clock.systemUTC())
+        .issue(namespace, serviceAccount, ttl);
   }
 
   /**

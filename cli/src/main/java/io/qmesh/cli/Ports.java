@@ -13,15 +13,16 @@ import java.util.stream.Stream;
 
 /**
  * The laptop mode's ports. Every process shares 127.0.0.1, so pilot keeps Istio's ports (15010 xDS,
- * 15014 HTTP) and each workload gets a block of ten ports of its own, from 20000 up (below Linux's
- * ephemeral range): its proxy's admin (Istio's 15000) at +0, the sidecar's outbound listener
- * (15001) at +1, its inbound listener, the workload's mesh address (15006), at +6, and the app's
- * private port at +8.
+ * 15012 the CA and xDS over TLS, 15014 HTTP) and each workload gets a block of ten ports of its
+ * own, from 20000 up (below Linux's ephemeral range): its proxy's admin (Istio's 15000) at +0, the
+ * sidecar's outbound listener (15001) at +1, its inbound listener, the workload's mesh address
+ * (15006), at +6, and the app's private port at +8.
  */
 final class Ports {
 
   static final int PILOT_XDS = 15010;
   static final int PILOT_HTTP = 15014;
+  static final int PILOT_CA = 15012;
   static final int BLOCK_BASE = 20000;
   static final int BLOCK_SIZE = 10;
   static final int ADMIN = 0;

@@ -14,19 +14,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code qmesh proxy-config listeners|routes|clusters|endpoints|all <workload>}: what a proxy runs,
- * read from its admin endpoint, in istioctl's tables.
+ * {@code qmesh proxy-config listeners|routes|clusters|endpoints|secret|all <workload>}: what a
+ * proxy runs, read from its admin endpoint, in istioctl's tables.
  */
 @Command(
     name = "proxy-config",
     aliases = "pc",
-    description = "Show a proxy's listeners, routes, clusters or endpoints (from its admin port).")
+    description =
+        "Show a proxy's listeners, routes, clusters, endpoints or secrets (from its admin port).")
 final class ProxyConfigCommand extends MeshCommand {
 
   private static final List<String> TYPES =
-      List.of("listeners", "routes", "clusters", "endpoints", "all");
+      List.of("listeners", "routes", "clusters", "endpoints", "secrets", "all");
 
-  @Parameters(index = "0", description = "listeners, routes, clusters, endpoints or all")
+  @Parameters(index = "0", description = "listeners, routes, clusters, endpoints, secret or all")
   String type;
 
   @Parameters(index = "1", description = "The workload (or gateway) whose proxy to read.")
@@ -50,6 +51,16 @@ final class ProxyConfigCommand extends MeshCommand {
                 () ->
                     new Failure(
                         "no proxy for '" + workload + "' here (`qmesh status` lists them)"));
+    if (t.equals("secrets")) {
+      JsonNode certs = get(proxy.port("admin"), "/certs", proxy.name());
+      if (output.equals("json")) {
+        out().println(PilotClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(certs));
+      } else {
+        secrets(certs, java.time.Instant.now()).forEach(out()::println);
+      }
+      out().flush();
+      return 0;
+    }
     JsonNode dump = dump(proxy.port("admin"), proxy.name());
     JsonNode configs = dump.path("configs");
     if (output.equals("json")) {
@@ -61,7 +72,7 @@ final class ProxyConfigCommand extends MeshCommand {
       out().flush();
       return 0;
     }
-    List<String> shown = t.equals("all") ? TYPES.subList(0, 4) : List.of(t);
+    List<String> shown = t.equals("all") ? TYPES.subList(0, 5) : List.of(t);
     for (String s : shown) {
       if (shown.size() > 1) {
         out().println(s.toUpperCase() + ":");
@@ -70,6 +81,9 @@ final class ProxyConfigCommand extends MeshCommand {
         case "listeners" -> listeners(configs.path(s)).print(out());
         case "routes" -> routes(configs.path(s)).print(out());
         case "clusters" -> clusters(configs.path(s)).print(out());
+        case "secrets" ->
+            secrets(get(proxy.port("admin"), "/certs", proxy.name()), java.time.Instant.now())
+                .forEach(out()::println);
         default ->
             endpoints(get(proxy.port("admin"), "/clusters?format=json", proxy.name())).print(out());
       }
@@ -218,5 +232,68 @@ final class ProxyConfigCommand extends MeshCommand {
       }
     }
     return t;
+  }
+
+  /**
+   * istioctl's secret table from the proxy's {@code /certs}: Istio's two SDS secrets, {@code
+   * default} (the workload's chain) and {@code ROOTCA} (the mesh's root), with whether each is
+   * valid now, its serial and its validity; then the identity, the next renewal and the CA's last
+   * error. A proxy without mutual TLS says so.
+   */
+  static List<String> secrets(JsonNode certs, java.time.Instant now) {
+    JsonNode entry = certs.path("certificates").path(0);
+    if (entry.isMissingNode() || !certs.hasNonNull("identity")) {
+      return List.of("no certificates: this proxy runs without mutual TLS");
+    }
+    Table t =
+        new Table(
+            "RESOURCE NAME",
+            "TYPE",
+            "STATUS",
+            "VALID CERT",
+            "SERIAL NUMBER",
+            "NOT AFTER",
+            "NOT BEFORE");
+    JsonNode chain = entry.path("cert_chain");
+    if (chain.isEmpty()) {
+      t.row("default", "Cert Chain", "WARMING", "false", "-", "-", "-");
+    } else {
+      secretRow(t, "default", "Cert Chain", chain.get(0), now);
+    }
+    for (JsonNode root : entry.path("ca_cert")) {
+      secretRow(t, "ROOTCA", "CA", root, now);
+    }
+    List<String> out = new ArrayList<>(t.lines());
+    out.add("");
+    out.add("identity:      " + certs.path("identity").asText());
+    if (!chain.isEmpty()) {
+      for (JsonNode san : chain.get(0).path("subject_alt_names")) {
+        san.fields()
+            .forEachRemaining(
+                f -> out.add("SAN:           " + f.getKey() + ":" + f.getValue().asText()));
+      }
+    }
+    if (certs.hasNonNull("next_renewal")) {
+      out.add("next renewal:  " + certs.path("next_renewal").asText());
+    }
+    if (certs.hasNonNull("last_error")) {
+      out.add("CA error:      " + certs.path("last_error").asText());
+    }
+    return out;
+  }
+
+  private static void secretRow(
+      Table t, String name, String type, JsonNode cert, java.time.Instant now) {
+    String from = cert.path("valid_from").asText();
+    String to = cert.path("expiration_time").asText();
+    boolean valid;
+    try {
+      valid =
+          !now.isBefore(java.time.Instant.parse(from)) && now.isBefore(java.time.Instant.parse(to));
+    } catch (java.time.format.DateTimeParseException e) {
+      valid = false;
+    }
+    t.row(
+        name, type, "ACTIVE", String.valueOf(valid), cert.path("serial_number").asText(), to, from);
   }
 }

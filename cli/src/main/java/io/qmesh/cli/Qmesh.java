@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       ExecCommand.class,
       ProxyConfigCommand.class,
       ProxyStatusCommand.class,
+      CreateTokenCommand.class,
       DashboardCommand.class,
       AnalyzeCommand.class,
       ResetCommand.class,

@@ -29,12 +29,19 @@ final class Table {
   }
 
   void print(PrintWriter out) {
+    lines().forEach(out::println);
+    out.flush();
+  }
+
+  /** The table's lines, headers first. */
+  List<String> lines() {
     int[] w = new int[width];
     for (String[] r : rows) {
       for (int i = 0; i < width; i++) {
         w[i] = Math.max(w[i], r[i].length());
       }
     }
+    List<String> lines = new ArrayList<>();
     for (String[] r : rows) {
       StringBuilder line = new StringBuilder();
       for (int i = 0; i < width; i++) {
@@ -43,8 +50,8 @@ final class Table {
           line.append(" ".repeat(w[i] - r[i].length() + 3));
         }
       }
-      out.println(line.toString().stripTrailing());
+      lines.add(line.toString().stripTrailing());
     }
-    out.flush();
+    return lines;
   }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,6 +51,44 @@ class ProxyTablesTest {
         .startsWith("ENDPOINT")
         .containsPattern("127\\.0\\.0\\.1:20086\\s+HEALTHY\\s+OK\\s+outbound\\|9080\\|\\|echo")
         .containsPattern("127\\.0\\.0\\.1:20096\\s+HEALTHY\\s+FAILED\\s+outbound");
+  }
+
+  @Test
+  void secretsShowTheWorkloadChainAndTheRootAsIstioctlDoes() throws Exception {
+    // The shape of the proxy's /certs (Admin.certs).
+    JsonNode certs =
+        json(
+            "{\"certificates\":[{"
+                + "\"ca_cert\":[{\"serial_number\":\"1f\",\"subject_alt_names\":[],"
+                + "\"valid_from\":\"2026-01-01T00:00:00Z\","
+                + "\"expiration_time\":\"2036-01-01T00:00:00Z\"}],"
+                + "\"cert_chain\":[{\"serial_number\":\"a1b2\","
+                + "\"subject_alt_names\":[{\"uri\":\"spiffe://cluster.local/ns/default/sa/bookinfo-reviews\"}],"
+                + "\"valid_from\":\"2026-11-26T08:00:00Z\","
+                + "\"expiration_time\":\"2026-11-27T08:00:00Z\"}]}],"
+                + "\"identity\":\"spiffe://cluster.local/ns/default/sa/bookinfo-reviews\","
+                + "\"next_renewal\":\"2026-11-26T19:40:00Z\",\"last_error\":null}");
+
+    String text =
+        String.join("\n", ProxyConfigCommand.secrets(certs, Instant.parse("2026-11-26T09:00:00Z")));
+
+    assertThat(text)
+        .startsWith("RESOURCE NAME")
+        .containsPattern(
+            "default\\s+Cert Chain\\s+ACTIVE\\s+true\\s+a1b2\\s+2026-11-27T08:00:00Z\\s+2026-11-26T08:00:00Z")
+        .containsPattern("ROOTCA\\s+CA\\s+ACTIVE\\s+true\\s+1f\\s+2036-01-01T00:00:00Z")
+        .contains("identity:      spiffe://cluster.local/ns/default/sa/bookinfo-reviews")
+        .contains("SAN:           uri:spiffe://cluster.local/ns/default/sa/bookinfo-reviews")
+        .contains("next renewal:  2026-11-26T19:40:00Z")
+        .doesNotContain("CA error");
+    // Past its expiry the chain is shown as not valid.
+    assertThat(
+            String.join(
+                "\n", ProxyConfigCommand.secrets(certs, Instant.parse("2026-11-28T00:00:00Z"))))
+        .containsPattern("default\\s+Cert Chain\\s+ACTIVE\\s+false");
+    // A proxy without mutual TLS has no secrets.
+    assertThat(ProxyConfigCommand.secrets(json("{\"certificates\":[]}"), Instant.now()))
+        .containsExactly("no certificates: this proxy runs without mutual TLS");
   }
 
   @Test
