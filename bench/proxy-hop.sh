@@ -3,13 +3,15 @@
 # reached five ways in one run on this machine:
 #   direct           wrk -> backend
 #   qmesh 1 hop      wrk -> client sidecar (outbound, by Host) -> backend (a WorkloadEntry)
-#   qmesh pair       wrk -> client sidecar -> server sidecar (inbound) -> backend
+#   qmesh pair       wrk -> client sidecar -> server sidecar (inbound) -> backend, the two sidecars
+#                    talking Istio's mutual TLS (auto mTLS, certificates from pilot's CA)
 #   haproxy          wrk -> HAProxy (1 thread, keep-alive to the backend) -> backend
 #   nginx            wrk -> nginx (1 worker, upstream keepalive) -> backend
 # The proxies run on core 0 (taskset), the load generators and the backend on core 1. For each:
 # wrk's throughput and p50/p99 at full load (HTTP/1.1, 50 connections), p50/p99 at a fixed 1000
 # req/s (hey), h2load's throughput over h2c where the proxy speaks it, and the proxy's RSS and CPU
-# time per 1000 requests. Not part of the test suite; installs wrk, hey, h2load, haproxy and nginx
+# time per 1000 requests. Then the cost of mutual TLS: the pair with mTLS and with a DestinationRule
+# that turns it off, alternated (QMESH_BENCH_TLS_CYCLES, default 3). Not part of the test suite; installs wrk, hey, h2load, haproxy and nginx
 # with apt-get when missing.
 #   bench/proxy-hop.sh [seconds per run, default 15]
 set -euo pipefail
@@ -36,9 +38,9 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
-./mvnw -B -q -pl pilot,sidecar -am package -DskipTests
+./mvnw -B -q -pl pilot,sidecar,cli -am package -DskipTests
 
-BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010
+BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010 PILOT_CA=18012
 CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
 # The sidecars' JVM; QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh
 # path crosses), e.g. -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
@@ -95,7 +97,7 @@ taskset -c 0 "$HAPROXY" -f "$WORK/haproxy.cfg" -db & HAPROXY_PID=$!; PIDS+=($HAP
 echo "== pilot (core 1), a server sidecar in front of the backend, a client sidecar (core 0)"
 QMESH_MESH_ENABLE_TRACING=false QMESH_MESH_ZIPKIN_ADDRESS=127.0.0.1:$ZIPKIN_SINK \
   QUARKUS_HTTP_PORT=$PILOT_HTTP QUARKUS_HTTP_HOST=127.0.0.1 PILOT_XDS_PORT=$PILOT_XDS \
-  QMESH_PILOT_XDS_HOST=127.0.0.1 QMESH_STATE_DIR="$WORK/pilot" \
+  QMESH_PILOT_XDS_HOST=127.0.0.1 QMESH_STATE_DIR="$WORK/pilot" PILOT_CA_PORT=$PILOT_CA \
   taskset -c 1 java -XX:+UseSerialGC -Xmx256m -jar pilot/target/quarkus-app/quarkus-run.jar \
   > "$WORK/pilot.log" 2>&1 & PIDS+=($!)
 until curl -sf "http://127.0.0.1:$PILOT_HTTP/apis/config/namespaces" >/dev/null; do sleep 0.3; done
@@ -123,7 +125,13 @@ spec:
   ports: [{name: http, port: 9080}]
 EOF
 sidecar() { # name admin outbound inbound labels [extra JVM options...]
-  QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
+  # Its identity (service account = name), as `qmesh up` gives each proxy.
+  QMESH_STATE_DIR="$WORK/pilot" java -jar cli/target/qmesh-cli.jar create-token "$1" \
+    -f "$WORK/$1.token" >/dev/null
+  QMESH_SIDECAR_CA=127.0.0.1:$PILOT_CA QMESH_SIDECAR_CA_TOKEN="$WORK/$1.token" \
+    QMESH_SIDECAR_CA_ROOT="$WORK/pilot/ca/istio-ca-root-cert/root-cert.pem" \
+    QMESH_SIDECAR_SERVICE_ACCOUNT=$1 \
+    QMESH_SIDECAR_PILOT=127.0.0.1:$PILOT_XDS QMESH_SIDECAR_WORKLOAD=$1 QMESH_ADMIN_PORT=$2 \
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
     QMESH_SIDECAR_MERGED_PROMETHEUS_PORT=$(($2 + 3)) QMESH_SIDECAR_PROMETHEUS_PORT=$(($2 + 4)) \
@@ -180,6 +188,35 @@ run "qmesh 1 hop" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.
 run "qmesh pair" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
 run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "$HAPROXY_PID"
 run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY + 10))/" "$NGINX_PID"
+
+# The cost of mutual TLS: the pair as it runs (auto mTLS) against the pair with a DestinationRule
+# that disables TLS to the server sidecar, alternated, in the same session.
+pair_tls() { curl -sf "http://127.0.0.1:$CLIENT_ADMIN/config_dump" | grep -q transportSocketMatches; }
+plaintext_rule() { # apply|delete
+  local path=/apis/config; [ "$1" = delete ] && path=/apis/delete
+  curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP$path" >/dev/null <<EOF
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: meshed, namespace: default}
+spec:
+  host: meshed.default.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: DISABLE}
+EOF
+  if [ "$1" = apply ]; then while pair_tls; do sleep 0.3; done
+  else until pair_tls; do sleep 0.3; done; fi
+}
+if [[ -z "$ONLY" || "pair" == *"$ONLY"* ]]; then
+  for ((cycle = 1; cycle <= ${QMESH_BENCH_TLS_CYCLES:-3}; cycle++)); do
+    export CYCLE=$cycle
+    ONLY="" run "pair mTLS" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
+    plaintext_rule apply
+    ONLY="" run "pair plain" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
+    plaintext_rule delete
+  done
+  awk -F'|' '$2 == "pair mTLS" {t += $3; tc += $4; n++} $2 == "pair plain" {a += $3; ac += $4; m++}
+    END { if (n && m) printf "mutual TLS cost on the pair (mean of %d cycles): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
+fi
 
 # QMESH_BENCH_TEL=tracing|logs: measure one of the two alone.
 TEL_TRACING='  tracing:

@@ -32,7 +32,7 @@ class CredentialsTest {
       Files.createFile(jar);
     }
     Path state = dir.resolve(".qmesh");
-    Launches launches = new Launches(new Home(dir, state));
+    Launches launches = new Launches(new Home(dir, state), true);
 
     Launch sidecar =
         launches.sidecar(
@@ -59,6 +59,15 @@ class CredentialsTest {
             verify(state, Files.readString(Path.of(gateway.env().get("QMESH_GATEWAY_CA_TOKEN")))))
         .isEqualTo(
             new BootstrapTokens.Identity("istio-system", "istio-ingressgateway-service-account"));
+
+    // Without mutual TLS (the default for now) proxies get no identity.
+    assertThat(
+            new Launches(new Home(dir, state), false)
+                .sidecar(
+                    Launches.Workload.inBlock(
+                        "reviews-v2", "reviews", "v2", "bookinfo-reviews", 5, 9080))
+                .env())
+        .doesNotContainKeys("QMESH_SIDECAR_CA", "QMESH_SIDECAR_CA_TOKEN");
 
     Launch pilot = launches.pilot();
     assertThat(pilot.env()).containsEntry("PILOT_CA_PORT", "15012");
