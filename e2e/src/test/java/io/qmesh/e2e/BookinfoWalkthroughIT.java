@@ -809,33 +809,32 @@ class BookinfoWalkthroughIT {
   void tcpCrossesTheSidecarsThroughAConnectTunnel() throws Exception {
     Qmesh.Result run = runEcho("echo-tcp-v1", "echo-tcp", "v1", "tcp", "9090");
     assertThat(run.code()).as(run.output()).isZero();
+    int outbound = outboundPort("productpage-v1");
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(500))
         .ignoreExceptions()
-        .untilAsserted(BookinfoWalkthroughIT::echoTcpThroughProductpagesSidecar);
-  }
-
-  /** A line to echo-tcp through a CONNECT tunnel of productpage's sidecar comes back echoed. */
-  private static void echoTcpThroughProductpagesSidecar() throws Exception {
-    try (java.net.Socket s = new java.net.Socket("127.0.0.1", outboundPort("productpage-v1"))) {
-      s.setSoTimeout(5_000);
-      var out = s.getOutputStream();
-      out.write(
-          "CONNECT echo-tcp:9090 HTTP/1.1\r\nHost: echo-tcp:9090\r\n\r\n"
-              .getBytes(StandardCharsets.US_ASCII));
-      var in = s.getInputStream();
-      assertThat(readLine(in)).startsWith("HTTP/1.1 200");
-      while (!readLine(in).isEmpty()) {
-        // the rest of the CONNECT answer's head
-      }
-      out.write("ping\n".getBytes(StandardCharsets.US_ASCII));
-      StringBuilder seen = new StringBuilder();
-      while (!seen.toString().contains("ping")) {
-        seen.append(readLine(in)).append('\n');
-      }
-      assertThat(seen.toString()).contains("ServiceVersion=v1");
-    }
+        .untilAsserted(
+            () -> {
+              try (java.net.Socket s = new java.net.Socket("127.0.0.1", outbound)) {
+                s.setSoTimeout(5_000);
+                var out = s.getOutputStream();
+                out.write(
+                    "CONNECT echo-tcp:9090 HTTP/1.1\r\nHost: echo-tcp:9090\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                var in = s.getInputStream();
+                assertThat(readLine(in)).startsWith("HTTP/1.1 200");
+                while (!readLine(in).isEmpty()) {
+                  // the rest of the CONNECT answer's head
+                }
+                out.write("ping\n".getBytes(StandardCharsets.US_ASCII));
+                StringBuilder seen = new StringBuilder();
+                while (!seen.toString().contains("ping")) {
+                  seen.append(readLine(in)).append('\n');
+                }
+                assertThat(seen.toString()).contains("ServiceVersion=v1");
+              }
+            });
   }
 
   @Test
