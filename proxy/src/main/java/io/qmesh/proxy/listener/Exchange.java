@@ -412,12 +412,7 @@ final class Exchange {
         finish.flag(ResponseFlag.URX);
       }
     }
-    giveUp(
-        switch (failure) {
-          case PER_TRY_TIMEOUT -> ResponseFlag.UT;
-          case CONNECT_FAILURE -> ResponseFlag.UF;
-          case RESET, REFUSED_STREAM -> ResponseFlag.UC;
-        });
+    giveUp(failure == Retry.Failure.PER_TRY_TIMEOUT ? ResponseFlag.UT : ResponseFlag.UF);
   }
 
   private void perTryTimeout(int attemptSeq) {

@@ -71,8 +71,7 @@ final class TestXds {
 
   /**
    * The route config with Istio's default retry policy on every route, as pilot writes it: two
-   * retries on connect-failure, refused-stream, unavailable, cancelled and a 503 answer, on other
-   * hosts.
+   * retries on connect-failure, refused-stream, unavailable and cancelled, on other hosts.
    */
   static RouteConfiguration withIstioRetries(RouteConfiguration rc) {
     RouteConfiguration.Builder b = rc.toBuilder();
@@ -81,10 +80,7 @@ final class TestXds {
         r.getRouteBuilder()
             .setRetryPolicy(
                 io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder()
-                    .setRetryOn(
-                        "connect-failure,refused-stream,unavailable,cancelled,"
-                            + "retriable-status-codes")
-                    .addRetriableStatusCodes(503)
+                    .setRetryOn("connect-failure,refused-stream,unavailable,cancelled")
                     .setNumRetries(com.google.protobuf.UInt32Value.of(2))
                     .addRetryHostPredicate(
                         io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate
