@@ -222,7 +222,7 @@ class SidecarIT {
     assertThat(r.body()).isEqualTo("outside GET /x host=127.0.0.1:" + outside + " end-user=null");
     assertThat(call("http://nowhere.invalid:9080/", null).statusCode())
         .as("unresolvable: upstream connect failure")
-        .isEqualTo(502);
+        .isEqualTo(503);
   }
 
   @Test

@@ -238,7 +238,8 @@ final class HttpRoutes {
 
   static RetryPolicy defaultRetries() {
     return RetryPolicy.newBuilder()
-        .setRetryOn("connect-failure,refused-stream,unavailable,cancelled")
+        .setRetryOn("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes")
+        .addRetriableStatusCodes(503)
         .setNumRetries(UInt32Value.of(2))
         .addRetryHostPredicate(
             RetryPolicy.RetryHostPredicate.newBuilder()
@@ -261,6 +262,8 @@ final class HttpRoutes {
       p.setPerTryTimeout(Envoy.duration(Durations.parse(retry.getPerTryTimeout())));
     }
     if (retry.getRetryOn() != null && !retry.getRetryOn().isBlank()) {
+      // The VirtualService's conditions replace the default's, status codes included.
+      p.clearRetriableStatusCodes();
       List<String> on = new ArrayList<>();
       for (String part : retry.getRetryOn().split(",")) {
         String s = part.trim();

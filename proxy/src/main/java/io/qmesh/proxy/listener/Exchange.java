@@ -412,7 +412,12 @@ final class Exchange {
         finish.flag(ResponseFlag.URX);
       }
     }
-    giveUp(failure == Retry.Failure.PER_TRY_TIMEOUT ? ResponseFlag.UT : ResponseFlag.UF);
+    giveUp(
+        switch (failure) {
+          case PER_TRY_TIMEOUT -> ResponseFlag.UT;
+          case CONNECT_FAILURE -> ResponseFlag.UF;
+          case RESET, REFUSED_STREAM -> ResponseFlag.UC;
+        });
   }
 
   private void perTryTimeout(int attemptSeq) {

@@ -49,7 +49,8 @@ import java.util.function.Supplier;
  * An HTTP listener of the proxy: takes a request, finds its route table, the route, the cluster and
  * a host, and forwards the request there, streaming both bodies. Failures answer with the status
  * and response flag of the stage that failed: 404 NR (no route), 503 UH (no host), 503 NC (unknown
- * cluster), 502 UF (upstream unreachable or reset). The config is read once per request.
+ * cluster), 503 UF (upstream unreachable), 503 UC (upstream reset before answering), as Envoy. The
+ * config is read once per request.
  *
  * <p>Downstream it speaks HTTP/1.1 and HTTP/2 in clear text (h2c, by prior knowledge or upgrade);
  * upstream, each cluster's protocol (HTTP/1.1, h2c, or the downstream's), with the response's
@@ -574,7 +575,7 @@ public final class HttpProxy {
    * (its key, version, subprotocols and extensions untouched), and when the upstream answers 101
    * its handshake headers go back downstream and the two connections are piped byte for byte,
    * whatever subprotocol or extension they agreed. An upstream that refuses the upgrade answers
-   * with its own status; one that cannot be reached is 502 UF.
+   * with its own status; one that cannot be reached is 503 UF.
    */
   private void webSocket(HttpServerRequest in, HttpRequestView view, UpstreamHost host) {
     in.pause();

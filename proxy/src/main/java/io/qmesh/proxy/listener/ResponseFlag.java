@@ -6,8 +6,19 @@ public enum ResponseFlag {
   NR(404, "no route"),
   /** The cluster has no host to send to. */
   UH(503, "no healthy upstream"),
-  /** The upstream could not be reached or reset before answering. */
-  UF(502, "upstream connect error or disconnect/reset before headers"),
+  /** The upstream could not be reached (Envoy's 503). */
+  UF(
+      503,
+      "upstream connect error or disconnect/reset before headers. reset reason: connection failure"),
+  /**
+   * The upstream connection closed or reset before the answer began (Envoy's 503; Istio's default
+   * retry policy retries 503s, which covers a pooled connection the upstream closed as it was
+   * reused).
+   */
+  UC(
+      503,
+      "upstream connect error or disconnect/reset before headers. reset reason: connection"
+          + " termination"),
   /** The route names a cluster the proxy does not know. */
   NC(503, "no cluster"),
   /** The upstream did not answer within the route's timeout. */

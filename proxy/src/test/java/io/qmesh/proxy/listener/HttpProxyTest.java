@@ -271,7 +271,7 @@ class HttpProxyTest {
     assertThat(get("http://down:9080/"))
         .satisfies(
             r -> {
-              assertThat(r.statusCode()).isEqualTo(502);
+              assertThat(r.statusCode()).isEqualTo(503);
               assertThat(r.body()).contains("(UF)");
             });
     assertThat(get("http://ghost:9080/").body()).isEqualTo("no cluster (NC)\n");
@@ -312,7 +312,7 @@ class HttpProxyTest {
       // A port without a route config passes through, and so does allow_any on a known port.
       assertThat(get("http://127.0.0.1:" + v2.actualPort() + "/direct").body())
           .startsWith("v2 GET /direct host=127.0.0.1:" + v2.actualPort());
-      assertThat(get("http://127.0.0.1:" + closedPort + "/").statusCode()).isEqualTo(502);
+      assertThat(get("http://127.0.0.1:" + closedPort + "/").statusCode()).isEqualTo(503);
     } finally {
       CONFIG.set(before);
     }

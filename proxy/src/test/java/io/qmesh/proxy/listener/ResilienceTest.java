@@ -314,8 +314,8 @@ class ResilienceTest {
       HttpResponse<String> r = b.get("app:9080", "/");
       answers.merge(String.valueOf(r.statusCode()), 1, Integer::sum);
     }
-    // Two connect failures (502 UF) eject the dead host; the rest all reach the good one.
-    assertThat(answers.get("502")).isEqualTo(2);
+    // Two connect failures (503 UF) eject the dead host; the rest all reach the good one.
+    assertThat(answers.get("503")).isEqualTo(2);
     assertThat(answers.get("200")).isEqualTo(8);
     String status = Admin.clusterStatuses(b.config.get()).toString();
     assertThat(status).contains("port_value=" + bad).contains("failed_outlier_check=true");
@@ -325,7 +325,7 @@ class ResilienceTest {
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(5))
         .pollInterval(java.time.Duration.ofMillis(50))
-        .until(() -> b.get("app:9080", "/").statusCode() == 502);
+        .until(() -> b.get("app:9080", "/").statusCode() == 503);
     assertThat((System.nanoTime() - ejectedAt) / 1_000_000).isGreaterThan(1000);
   }
 

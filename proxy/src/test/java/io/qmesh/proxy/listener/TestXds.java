@@ -71,7 +71,8 @@ final class TestXds {
 
   /**
    * The route config with Istio's default retry policy on every route, as pilot writes it: two
-   * retries on connect-failure, refused-stream, unavailable and cancelled, on other hosts.
+   * retries on connect-failure, refused-stream, unavailable, cancelled and a 503 answer, on other
+   * hosts.
    */
   static RouteConfiguration withIstioRetries(RouteConfiguration rc) {
     RouteConfiguration.Builder b = rc.toBuilder();
@@ -80,7 +81,10 @@ final class TestXds {
         r.getRouteBuilder()
             .setRetryPolicy(
                 io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder()
-                    .setRetryOn("connect-failure,refused-stream,unavailable,cancelled")
+                    .setRetryOn(
+                        "connect-failure,refused-stream,unavailable,cancelled,"
+                            + "retriable-status-codes")
+                    .addRetriableStatusCodes(503)
                     .setNumRetries(com.google.protobuf.UInt32Value.of(2))
                     .addRetryHostPredicate(
                         io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate
