@@ -64,6 +64,45 @@ final class Balancers {
       }
       return b.active() < a.active() ? b : a;
     }
+
+    /**
+     * The same choice of two among the hosts not tried yet. Re-picking over all hosts would not do:
+     * with two hosts both are always the candidates, so a host that fails fast (fewest requests in
+     * flight) would win every re-pick and every retry would go back to it.
+     */
+    @Override
+    public UpstreamHost chooseOther(long hash, UpstreamHost[] tried, int attempts) {
+      int n = 0;
+      for (UpstreamHost h : hosts) {
+        if (!LoadBalancer.contains(tried, h)) {
+          n++;
+        }
+      }
+      if (n == 0) {
+        return choose(hash);
+      }
+      ThreadLocalRandom r = ThreadLocalRandom.current();
+      UpstreamHost a = untried(tried, r.nextInt(n));
+      if (n == 1) {
+        return a;
+      }
+      int j = r.nextInt(n - 1);
+      UpstreamHost b = untried(tried, j);
+      if (b == a) {
+        b = untried(tried, n - 1);
+      }
+      return b.active() < a.active() ? b : a;
+    }
+
+    /** The {@code k}-th host not in {@code tried}. */
+    private UpstreamHost untried(UpstreamHost[] tried, int k) {
+      for (UpstreamHost h : hosts) {
+        if (!LoadBalancer.contains(tried, h) && k-- == 0) {
+          return h;
+        }
+      }
+      throw new IllegalStateException("fewer untried hosts than counted");
+    }
   }
 
   /** Consistent hashing on a ring: each host owns points in proportion to its weight. */

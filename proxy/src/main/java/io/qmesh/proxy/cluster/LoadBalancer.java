@@ -13,6 +13,32 @@ public interface LoadBalancer {
    */
   UpstreamHost choose(long hash);
 
+  /**
+   * A host for a retry that should go elsewhere (Envoy's {@code previous_hosts} predicate): by
+   * default the balancer picks again, up to {@code attempts} picks, while it lands on a host in
+   * {@code tried}, as Envoy re-runs its balancer.
+   *
+   * @param tried the hosts already tried; null entries are unused slots
+   * @return the last pick, which may be a tried host when the picks found no other
+   */
+  default UpstreamHost chooseOther(long hash, UpstreamHost[] tried, int attempts) {
+    UpstreamHost h = choose(hash);
+    for (int i = 1; i < attempts && contains(tried, h); i++) {
+      h = choose(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    }
+    return h;
+  }
+
+  /** Whether {@code h} is one of {@code hosts} (by identity). */
+  static boolean contains(UpstreamHost[] hosts, UpstreamHost h) {
+    for (UpstreamHost t : hosts) {
+      if (t == h) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The balancer an Envoy cluster asks for, over these hosts. */
   static LoadBalancer of(Cluster cluster, List<UpstreamHost> hosts) {
     List<UpstreamHost> h = List.copyOf(hosts);

@@ -333,11 +333,15 @@ final class Exchange {
   }
 
   private UpstreamHost pickHost() {
-    UpstreamHost h = upstream.choose(attempts == 1 ? hash : ThreadLocalRandom.current().nextLong());
+    UpstreamHost h;
     if (attempts > 1 && retry != null && retry.otherHost() && tried != null) {
-      for (int i = 1; i < retry.hostSelectionAttempts() && wasTried(h); i++) {
-        h = upstream.choose(ThreadLocalRandom.current().nextLong());
-      }
+      h =
+          upstream
+              .balancer()
+              .chooseOther(
+                  ThreadLocalRandom.current().nextLong(), tried, retry.hostSelectionAttempts());
+    } else {
+      h = upstream.choose(attempts == 1 ? hash : ThreadLocalRandom.current().nextLong());
     }
     if (h != null && retry != null && retry.numRetries() > 0) {
       if (tried == null) {
@@ -348,15 +352,6 @@ final class Exchange {
       }
     }
     return h;
-  }
-
-  private boolean wasTried(UpstreamHost h) {
-    for (UpstreamHost t : tried) {
-      if (t == h) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private void response(AsyncResult<HttpClientResponse> ar, int attemptSeq) {
@@ -398,8 +393,12 @@ final class Exchange {
   /** The attempt got no answer; retried when the policy and the state allow, else answered. */
   private void failed(Retry.Failure failure) {
     cancelPerTry();
-    upstream.unreachable(host);
-    if (current != null && failure == Retry.Failure.PER_TRY_TIMEOUT) {
+    if (failure != Retry.Failure.PER_TRY_TIMEOUT) {
+      upstream.unreachable(host);
+    } else if (current != null) {
+      // As Envoy: a try that timed out counts against its host only once it had a connection to
+      // it; one still waiting for a connection in the pool says nothing of the host.
+      upstream.unreachable(host);
       current.reset();
     }
     endAttempt();

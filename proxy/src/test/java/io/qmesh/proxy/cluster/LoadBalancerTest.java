@@ -61,6 +61,42 @@ class LoadBalancerTest {
   }
 
   @Test
+  void leastRequestRetriesChooseAmongTheHostsNotTried() {
+    List<UpstreamHost> h = hosts(3);
+    h.get(1).started();
+    h.get(1).started();
+    h.get(2).started();
+    LoadBalancer lb = lb(Cluster.LbPolicy.LEAST_REQUEST, h);
+    // The idle host 0 was tried (and failed): of the others the less busy one, every time.
+    Map<UpstreamHost, Integer> picks = new HashMap<>();
+    for (int i = 0; i < 1000; i++) {
+      picks.merge(lb.chooseOther(i, new UpstreamHost[] {h.get(0), null}, 5), 1, Integer::sum);
+    }
+    assertThat(picks).containsOnlyKeys(h.get(2));
+    // One left untried: that one. All tried: an ordinary pick.
+    assertThat(lb.chooseOther(0, new UpstreamHost[] {h.get(0), h.get(2)}, 5)).isSameAs(h.get(1));
+    List<UpstreamHost> two = h.subList(0, 2);
+    assertThat(
+            lb(Cluster.LbPolicy.LEAST_REQUEST, two)
+                .chooseOther(0, two.toArray(UpstreamHost[]::new), 5))
+        .isSameAs(h.get(0));
+  }
+
+  @Test
+  void otherBalancersPickAgainUpToTheAttemptsToLeaveTriedHosts() {
+    List<UpstreamHost> h = hosts(2);
+    LoadBalancer rr = lb(Cluster.LbPolicy.ROUND_ROBIN, h);
+    UpstreamHost[] tried = {h.get(0)};
+    for (int i = 0; i < 10; i++) {
+      assertThat(rr.chooseOther(0, tried, 2)).isSameAs(h.get(1));
+    }
+    // One pick only: the balancer's turn decides, as Envoy with host_selection_retry_max_attempts
+    // 1.
+    assertThat(List.of(rr.chooseOther(0, tried, 1), rr.chooseOther(0, tried, 1)))
+        .containsExactlyInAnyOrder(h.get(0), h.get(1));
+  }
+
+  @Test
   void consistentHashesAreStickyAndMoveLittleWhenAHostGoes() {
     for (Cluster.LbPolicy p : List.of(Cluster.LbPolicy.RING_HASH, Cluster.LbPolicy.MAGLEV)) {
       List<UpstreamHost> four = hosts(4);

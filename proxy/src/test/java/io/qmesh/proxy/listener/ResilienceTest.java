@@ -115,6 +115,98 @@ class ResilienceTest {
   }
 
   @Test
+  void underLeastRequestARetryLeavesAHostThatFailsFast() throws Exception {
+    int good = b.start();
+    int dead = b.start();
+    b.stop(dead);
+    // The dead host refuses at once, so it always has the fewest requests in flight: least
+    // request picks it first whenever the good one is busy, and the retry must still go elsewhere.
+    use(
+        RouteAction.newBuilder().setRetryPolicy(retries(2, "5xx,connect-failure")),
+        TestXds.eds("app").setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST),
+        good,
+        dead);
+
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      all.add(
+          b.client.sendAsync(
+              Backends.request("GET", "app:9080", "/slow/300", null),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    Map<Integer, Integer> statuses = new HashMap<>();
+    for (var f : all) {
+      statuses.merge(f.get(10, TimeUnit.SECONDS).statusCode(), 1, Integer::sum);
+    }
+    assertThat(statuses).containsExactly(Map.entry(200, 40));
+  }
+
+  @Test
+  void aTryTimingOutWhileItWaitsForAConnectionDoesNotCountAgainstTheHost() throws Exception {
+    int one = b.start();
+    // /slow is routed without a per-try timeout and fills the host's connection pool (64); /quick
+    // has a 200 ms per-try timeout and no retries, so it times out waiting for a connection.
+    Cluster.Builder cluster =
+        TestXds.eds("app")
+            .setOutlierDetection(
+                OutlierDetection.newBuilder()
+                    .setConsecutive5Xx(UInt32Value.of(1))
+                    .setConsecutiveGatewayFailure(UInt32Value.of(1))
+                    .setInterval(millis(100))
+                    .setBaseEjectionTime(millis(60_000))
+                    .setMaxEjectionPercent(UInt32Value.of(100)))
+            .setCommonLbConfig(
+                Cluster.CommonLbConfig.newBuilder().setHealthyPanicThreshold(Percent.newBuilder()));
+    RouteConfiguration rc =
+        RouteConfiguration.newBuilder()
+            .setName("9080")
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("app")
+                    .addDomains("app:9080")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/slow"))
+                            .setRoute(RouteAction.newBuilder().setCluster("app")))
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setRoute(
+                                RouteAction.newBuilder()
+                                    .setCluster("app")
+                                    .setRetryPolicy(
+                                        retries(0, "5xx").setPerTryTimeout(millis(200))))))
+            .build();
+    b.use(
+        new XdsResources(
+            Map.of(),
+            Map.of("9080", rc),
+            Map.of("app", cluster.build()),
+            Map.of("app", TestXds.cla("app", one))));
+
+    List<CompletableFuture<HttpResponse<String>>> slow = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      slow.add(
+          b.client.sendAsync(
+              Backends.request("GET", "app:9080", "/slow/1500", null),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> b.received.size() == 64);
+    HttpResponse<String> waited = b.get("app:9080", "/quick");
+    assertThat(waited.statusCode()).isEqualTo(504);
+    assertThat(waited.body()).contains("UT");
+    for (var f : slow) {
+      assertThat(f.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+
+    // The host was never reached by the timed-out try: it stays in rotation.
+    assertThat(b.get("app:9080", "/quick").statusCode()).isEqualTo(200);
+    assertThat(b.config.get().clusters().get("app").hosts()).noneMatch(h -> h.ejected());
+  }
+
+  @Test
   void onlyTheListedConditionsAreRetried() throws Exception {
     int one = b.start();
     use(
