@@ -106,6 +106,55 @@ class MutualTlsIT {
     mesh.close();
   }
 
+  @Test
+  void requestsBetweenSidecarsShareAFewHttp2ConnectionsAndReachTheAppAsHttp11() throws Exception {
+    applyPolicies(new Cell("STRICT", null, true, false));
+    // 60 at once from the app's HTTP/1.1 client: 60 connections to its sidecar, a few mTLS
+    // connections (HTTP/2 by ALPN) on to the server's sidecar, HTTP/1.1 to the app, which sees
+    // the service's host and each body.
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      all.add(
+          viaSidecar.sendAsync(
+              HttpRequest.newBuilder(URI.create("http://echo:9080/mux/" + i))
+                  .timeout(Duration.ofSeconds(20))
+                  .POST(
+                      i % 2 == 0
+                          ? HttpRequest.BodyPublishers.ofString("body-" + i)
+                          : HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    for (int i = 0; i < 60; i++) {
+      HttpResponse<String> r = all.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(r.body()).startsWith("echo POST /mux/" + i + " host=echo:9080 ");
+    }
+    assertThat(establishedTo(serverInbound))
+        .as("mTLS connections into the server's sidecar")
+        .isBetween(1L, 4L);
+  }
+
+  /** TCP connections established to {@code port} on 127.0.0.1 (IPv4 and IPv6 tables). */
+  private static long establishedTo(int port) throws Exception {
+    String local = String.format(":%04X ", port);
+    long n = 0;
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      Path p = Path.of(table);
+      if (!java.nio.file.Files.exists(p)) {
+        continue;
+      }
+      for (String line : java.nio.file.Files.readAllLines(p)) {
+        String[] f = line.trim().split("\\s+");
+        // local_address rem_address st: the server's end of each connection, state 01.
+        if (f.length > 3 && (f[1] + " ").endsWith(local) && f[3].equals("01")) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   /** One cell: the policies, and whether each client gets through. */
   record Cell(String peerAuth, String destinationRule, boolean meshed, boolean unmeshed) {}
 

@@ -65,6 +65,13 @@ final class Exchange {
   private final String upstreamAuthority;
   private final List<Mirror> mirrors;
   private final boolean chunked;
+
+  /**
+   * An HTTP/1.1 request made from an HTTP/2 one without a length: chunked once a body shows up,
+   * else sent without a body (HTTP/2 does not say up front whether one follows).
+   */
+  private final boolean chunkedIfBody;
+
   private final IstioMetrics metrics;
 
   /** The body so far, while it can still be replayed; null until a chunk comes, or when lost. */
@@ -148,8 +155,8 @@ final class Exchange {
     }
     clusterRequestHeaders.apply(headers);
     this.upstreamAuthority = host;
-    this.authority = http1 ? null : HostAndPort.parseAuthority(host, -1);
-    if (authority == null) {
+    this.authority = HostAndPort.parseAuthority(host, -1);
+    if (http1 || authority == null) {
       headers.set("host", host);
     } else {
       headers.remove("host");
@@ -161,11 +168,9 @@ final class Exchange {
             .setHeaders(headers)
             .setConnectTimeout(cluster.connections().connectTimeoutMillis());
     // A body of unknown length goes on chunked (Vert.x asks it of HTTP/2 streams too).
-    this.chunked =
-        !headers.contains("content-length")
-            && (!http1
-                || in.version() == HttpVersion.HTTP_2
-                || in.headers().contains("transfer-encoding"));
+    boolean unknownLength = !headers.contains("content-length");
+    this.chunked = unknownLength && (!http1 || in.headers().contains("transfer-encoding"));
+    this.chunkedIfBody = unknownLength && !chunked && in.version() == HttpVersion.HTTP_2;
     boolean replayable = (retry != null && retry.numRetries() > 0) || !mirrors.isEmpty();
     this.bodyLost = !replayable;
   }
@@ -235,6 +240,10 @@ final class Exchange {
     }
     HttpClientRequest req = current;
     if (req != null) {
+      if (chunkedIfBody && !req.isChunked()) {
+        // Nothing is written before the first chunk: the head still can say chunked.
+        req.setChunked(true);
+      }
       req.write(data);
       if (req.writeQueueFull()) {
         in.pause();
@@ -310,12 +319,17 @@ final class Exchange {
     current = req;
     currentEnded = false;
     finish.upstreamConnection = req.connection();
-    if (authority != null) {
-      // HTTP/2 carries it as :authority, which must agree with any host header.
+    boolean overHttp2 = req.version() == HttpVersion.HTTP_2;
+    if (overHttp2 && authority != null) {
+      // HTTP/2 carries it as :authority, which must agree with any host header. An HTTP/1.1
+      // request on a connection that negotiated HTTP/2 (between sidecars) drops its host header.
       req.authority(authority);
+      if (http1) {
+        req.headers().remove("host");
+      }
     }
-    req.setChunked(chunked);
-    if (http1) {
+    req.setChunked(chunked || (chunkedIfBody && bodyBytes > 0));
+    if (!overHttp2) {
       proxy.limitRequestsPerConnection(req, cluster.connections().maxRequestsPerConnection());
     }
     req.response().onComplete(ar -> response(ar, attemptSeq));

@@ -120,6 +120,12 @@ public final class HttpProxy {
     this.tcp = vertx.createNetClient();
   }
 
+  /** HTTP/2 connections a mesh client keeps to one upstream sidecar. */
+  static final int MESH_H2_CONNECTIONS = 4;
+
+  /** Streams an HTTP/2 client may have open on one downstream connection. */
+  static final long MAX_CONCURRENT_STREAMS = 1024;
+
   private static HttpClientOptions http1Options() {
     return new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64);
   }
@@ -239,7 +245,12 @@ public final class HttpProxy {
 
   /** Listens on {@code host:port} (0 picks a free port). */
   public Future<HttpServer> listen(String host, int port) {
-    HttpServerOptions options = new HttpServerOptions().setHttp2ClearTextEnabled(true);
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setHttp2ClearTextEnabled(true)
+            .setInitialSettings(
+                new io.vertx.core.http.Http2Settings()
+                    .setMaxConcurrentStreams(MAX_CONCURRENT_STREAMS));
     InboundTls in = inbound;
     HttpServer server =
         in != null
@@ -449,7 +460,7 @@ public final class HttpProxy {
         fail(in, ResponseFlag.UH, finish);
         return;
       }
-      webSocket(in, view, host);
+      webSocket(in, view, cluster, host);
       return;
     }
     // The route's timeout (Envoy's: the whole upstream exchange, retries included; 0 = none): 504
@@ -476,7 +487,9 @@ public final class HttpProxy {
   static boolean speaksHttp2(ProxyConfig.ClusterRuntime cluster, HttpServerRequest in) {
     return switch (cluster.protocol()) {
       case HTTP2 -> true;
-      case DOWNSTREAM -> in.version() == HttpVersion.HTTP_2;
+      // Over mutual TLS the client is a sidecar, which multiplexes HTTP/1.1 requests over
+      // HTTP/2 (its clusters of HTTP ports are HTTP/1.1): the app gets them as HTTP/1.1.
+      case DOWNSTREAM -> in.version() == HttpVersion.HTTP_2 && !in.isSSL();
       case HTTP1 -> false;
     };
   }
@@ -521,7 +534,17 @@ public final class HttpProxy {
     return clients.computeIfAbsent(
         key,
         k -> {
-          HttpClientOptions o = h2 ? http2Options() : http1Options();
+          // Between sidecars an HTTP/1.1 cluster's requests go over HTTP/2 when the server
+          // agrees (ALPN, as Istio's h2UpgradePolicy UPGRADE): a few multiplexed connections
+          // instead of one TLS handshake per concurrent request. The request is shaped for the
+          // protocol each connection negotiated (Exchange.send).
+          HttpClientOptions o =
+              h2
+                  ? http2Options()
+                  : http2Options()
+                      .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+                      .setMaxPoolSize(http1Options().getMaxPoolSize())
+                      .setHttp2MaxPoolSize(MESH_H2_CONNECTIONS);
           if (idle > 0) {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
           }
@@ -577,7 +600,11 @@ public final class HttpProxy {
    * whatever subprotocol or extension they agreed. An upstream that refuses the upgrade answers
    * with its own status; one that cannot be reached is 503 UF.
    */
-  private void webSocket(HttpServerRequest in, HttpRequestView view, UpstreamHost host) {
+  private void webSocket(
+      HttpServerRequest in,
+      HttpRequestView view,
+      ProxyConfig.ClusterRuntime cluster,
+      UpstreamHost host) {
     in.pause();
     host.started();
     StringBuilder head = new StringBuilder();
@@ -593,7 +620,8 @@ public final class HttpProxy {
               }
             });
     head.append("\r\n");
-    tcp.connect(host.port(), host.address())
+    netClient(cluster, host)
+        .connect(host.port(), host.address())
         .onSuccess(
             up -> {
               Buffer received = Buffer.buffer();

@@ -103,11 +103,15 @@ public final class MeshTls {
 
   /**
    * Client options for mutual TLS to mesh workloads whose identity is one of {@code identities}
-   * (any mesh identity when empty): the workload's certificate, the mesh's roots, ALPN.
+   * (any mesh identity when empty): the workload's certificate, the mesh's roots, ALPN (the
+   * versions {@code base} lists, else its protocol's).
    */
   public HttpClientOptions client(HttpClientOptions base, Set<String> identities) {
     secure(base, identities);
     base.setVerifyHost(false).setUseAlpn(true);
+    if (base.getAlpnVersions() != null && !base.getAlpnVersions().isEmpty()) {
+      return base;
+    }
     if (base.getProtocolVersion() == HttpVersion.HTTP_2) {
       base.setAlpnVersions(List.of(HttpVersion.HTTP_2));
     } else {
