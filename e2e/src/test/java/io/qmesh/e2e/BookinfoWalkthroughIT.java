@@ -386,12 +386,13 @@ class BookinfoWalkthroughIT {
     assertThat(ingress.path("tags").path("istio.canonical_service").asText())
         .isEqualTo("istio-ingressgateway");
 
-    // The demo profile's access logs: each hop logs the request, with its id, in its log.
+    // The demo profile's access logs: each hop logs the request, with its id, in its log. From
+    // the gateway it came over mutual TLS, multiplexed on HTTP/2 (ALPN).
     String log =
         Files.readString(qmesh.workDir().resolve(".qmesh/logs/productpage-v1-sidecar.log"));
     assertThat(log)
         .containsPattern(
-            "\"GET /productpage HTTP/1.1\" 200 - via_upstream .* \"e2e-trace-[0-9]+\""
+            "\"GET /productpage HTTP/2\" 200 - via_upstream .* \"e2e-trace-[0-9]+\""
                 + " \"127.0.0.1:8080\" .* inbound\\|9080\\|\\|");
   }
 
@@ -984,6 +985,115 @@ class BookinfoWalkthroughIT {
                 + victimInbound
                 + "\\s+HEALTHY\\s+FAILED\\s+outbound\\|8080\\|\\|echo-r\\.default");
     assertThat(qmesh.run("analyze").output()).doesNotContain("echo-r");
+  }
+
+  @Test
+  @Order(150)
+  void mutualTlsBetweenWorkloadsAndStrictRefusesPlaintext() throws Exception {
+    // Istio's: istioctl proxy-config secret productpage-v1
+    Qmesh.Result secret = qmesh.run("proxy-config", "secret", "productpage-v1");
+    assertThat(secret.code()).as(secret.output()).isZero();
+    assertThat(secret.output())
+        .containsPattern("default\\s+Cert Chain\\s+ACTIVE\\s+true")
+        .containsPattern("ROOTCA\\s+CA\\s+ACTIVE\\s+true")
+        .contains("identity:      spiffe://cluster.local/ns/default/sa/bookinfo-productpage");
+
+    // Istio's destination-rule-all-mtls.yaml: every subset ISTIO_MUTUAL; Bookinfo keeps working.
+    apply("destination-rule-all-mtls.yaml");
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () ->
+                servedBy(20, null)
+                    .keySet()
+                    .equals(Set.of("reviews-v1", "reviews-v2", "reviews-v3")));
+    assertThat(productPage(null)).contains("<dd>paperback</dd>").doesNotContain("Sorry");
+
+    int details = -1;
+    int detailsStats = -1;
+    for (JsonNode c : JSON.readTree(qmesh.run("status", "-o", "json").output())) {
+      if (c.path("name").asText().equals("details-v1-sidecar")) {
+        details = c.path("ports").path("inbound").asInt();
+        detailsStats = c.path("ports").path("stats").asInt();
+      }
+    }
+    assertThat(details).isPositive();
+    assertThat(detailsStats).isPositive();
+    String detailsUrl = "http://127.0.0.1:" + details + "/details/0";
+    // PERMISSIVE (the default): a plain client straight to the inbound port still gets in.
+    assertThat(curlStatus(detailsUrl)).isEqualTo("200");
+
+    // Istio's mesh-wide STRICT: plaintext to the inbound port is refused, the page still works.
+    Qmesh.Result strict =
+        qmesh.input(
+            """
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: istio-system}
+            spec:
+              mtls: {mode: STRICT}
+            """,
+            "apply",
+            "-f",
+            "-");
+    assertThat(strict.code()).as(strict.output()).isZero();
+    await().atMost(Duration.ofSeconds(15)).until(() -> !curlStatus(detailsUrl).equals("200"));
+    assertThat(productPage(null)).contains("<dd>paperback</dd>").doesNotContain("Sorry");
+
+    // The inbound port presents the workload's certificate: its URI SAN is the SPIFFE id.
+    Process openssl =
+        new ProcessBuilder(
+                "sh",
+                "-c",
+                "openssl s_client -connect 127.0.0.1:"
+                    + details
+                    + " -showcerts </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName")
+            .redirectErrorStream(true)
+            .start();
+    String san = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(openssl.waitFor()).as(san).isZero();
+    assertThat(san).contains("URI:spiffe://cluster.local/ns/default/sa/bookinfo-details");
+
+    // Istio's metrics at details name both principals and the mutual TLS policy.
+    HttpResponse<String> metrics =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + detailsStats + "/stats/prometheus"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(metrics.body())
+        .containsPattern(
+            "istio_requests_total\\{[^}]*connection_security_policy=\"mutual_tls\""
+                + "[^}]*destination_principal=\"spiffe://cluster.local/ns/default/sa/bookinfo-details\""
+                + "[^}]*reporter=\"destination\""
+                + "[^}]*source_principal=\"spiffe://cluster.local/ns/default/sa/bookinfo-productpage\"");
+
+    Qmesh.Result removed =
+        qmesh.input(
+            """
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: istio-system}
+            """,
+            "delete",
+            "-f",
+            "-");
+    assertThat(removed.code()).as(removed.output()).isZero();
+    Qmesh.Result rules =
+        qmesh.run("delete", "-f", SAMPLES.resolve("destination-rule-all-mtls.yaml").toString());
+    assertThat(rules.code()).as(rules.output()).isZero();
+    await().atMost(Duration.ofSeconds(15)).until(() -> curlStatus(detailsUrl).equals("200"));
+  }
+
+  /** The status {@code curl} gets from {@code url} with no client certificate ("000": none). */
+  private static String curlStatus(String url) throws Exception {
+    Process curl =
+        new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", url)
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    curl.waitFor();
+    return out;
   }
 
   /**
