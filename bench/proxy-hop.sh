@@ -40,7 +40,7 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 ./mvnw -B -q -pl pilot,sidecar,cli -am package -DskipTests
 
-BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010 PILOT_CA=18012
+BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010 PILOT_CA=18013
 CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
 # The sidecars' JVM; QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh
 # path crosses), e.g. -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
@@ -51,7 +51,7 @@ ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
 # runs of the one hop apply a mesh-wide Telemetry (Istio's default 1% trace sampling, spans to a
 # Zipkin API on the backend's nginx that accepts them; every request access-logged by the sidecar
 # to its log file), then delete it again: the cost of the telemetry in the same session.
-ZIPKIN_SINK=18003
+ZIPKIN_SINK=18004
 
 echo "== backend (nginx on core 1) and peers"
 mkdir -p "$WORK/nginx/logs"
@@ -99,8 +99,11 @@ QMESH_MESH_ENABLE_TRACING=false QMESH_MESH_ZIPKIN_ADDRESS=127.0.0.1:$ZIPKIN_SINK
   QUARKUS_HTTP_PORT=$PILOT_HTTP QUARKUS_HTTP_HOST=127.0.0.1 PILOT_XDS_PORT=$PILOT_XDS \
   QMESH_PILOT_XDS_HOST=127.0.0.1 QMESH_STATE_DIR="$WORK/pilot" PILOT_CA_PORT=$PILOT_CA \
   taskset -c 1 java -XX:+UseSerialGC -Xmx256m -jar pilot/target/quarkus-app/quarkus-run.jar \
-  > "$WORK/pilot.log" 2>&1 & PIDS+=($!)
-until curl -sf "http://127.0.0.1:$PILOT_HTTP/apis/config/namespaces" >/dev/null; do sleep 0.3; done
+  > "$WORK/pilot.log" 2>&1 & PILOT_PID=$!; PIDS+=($PILOT_PID)
+until curl -sf "http://127.0.0.1:$PILOT_HTTP/apis/config/namespaces" >/dev/null; do
+  kill -0 "$PILOT_PID" 2>/dev/null || { echo "pilot exited:"; tail -5 "$WORK/pilot.log"; exit 1; }
+  sleep 0.3
+done
 curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP/apis/config" >/dev/null <<EOF
 apiVersion: v1
 kind: Service
