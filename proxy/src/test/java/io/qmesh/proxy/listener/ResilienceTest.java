@@ -146,17 +146,8 @@ class ResilienceTest {
     int one = b.start();
     // /slow is routed without a per-try timeout and fills the host's connection pool (64); /quick
     // has a 200 ms per-try timeout and no retries, so it times out waiting for a connection.
-    Cluster.Builder cluster =
-        TestXds.eds("app")
-            .setOutlierDetection(
-                OutlierDetection.newBuilder()
-                    .setConsecutive5Xx(UInt32Value.of(1))
-                    .setConsecutiveGatewayFailure(UInt32Value.of(1))
-                    .setInterval(millis(100))
-                    .setBaseEjectionTime(millis(60_000))
-                    .setMaxEjectionPercent(UInt32Value.of(100)))
-            .setCommonLbConfig(
-                Cluster.CommonLbConfig.newBuilder().setHealthyPanicThreshold(Percent.newBuilder()));
+    // One failure ejects (for a minute), up to every host.
+    Cluster.Builder cluster = withOutliers(1, 60_000, 100);
     RouteConfiguration rc =
         RouteConfiguration.newBuilder()
             .setName("9080")
@@ -402,9 +393,14 @@ class ResilienceTest {
     b.stop(bad);
 
     Map<String, Integer> answers = new HashMap<>();
+    long ejectedAt = 0;
     for (int i = 0; i < 10; i++) {
       HttpResponse<String> r = b.get("app:9080", "/");
-      answers.merge(String.valueOf(r.statusCode()), 1, Integer::sum);
+      if (answers.merge(String.valueOf(r.statusCode()), 1, Integer::sum) == 2
+          && r.statusCode() == 503) {
+        // The second failure ejected the host just before this answer.
+        ejectedAt = System.nanoTime();
+      }
     }
     // Two connect failures (503 UF) eject the dead host; the rest all reach the good one.
     assertThat(answers.get("503")).isEqualTo(2);
@@ -413,7 +409,6 @@ class ResilienceTest {
     assertThat(status).contains("port_value=" + bad).contains("failed_outlier_check=true");
 
     // After the ejection time the host is back in rotation (and fails again).
-    long ejectedAt = System.nanoTime();
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(5))
         .pollInterval(java.time.Duration.ofMillis(50))
