@@ -247,7 +247,12 @@ final class Exchange {
       req.write(data);
       if (req.writeQueueFull()) {
         in.pause();
-        req.drainHandler(v -> in.resume());
+        req.drainHandler(
+            v -> {
+              if (!in.isEnded()) {
+                in.resume();
+              }
+            });
       }
     } else {
       // Between attempts: the chunk is kept above, or the body is lost for a retry.

@@ -1176,7 +1176,10 @@ public final class HttpProxy {
       in.response().reset();
       return;
     }
-    in.resume();
+    if (!in.isEnded()) {
+      // Vert.x refuses to resume an HTTP/2 request it has read to the end.
+      in.resume();
+    }
     in.response()
         .setStatusCode(flag.status)
         .putHeader("content-type", "text/plain")
