@@ -2,6 +2,7 @@ package io.qmesh.proxy.cluster;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Chooses a host for a request. Immutable over its host list; swapped whole when hosts change. */
 public interface LoadBalancer {
@@ -24,7 +25,7 @@ public interface LoadBalancer {
   default UpstreamHost chooseOther(long hash, UpstreamHost[] tried, int attempts) {
     UpstreamHost h = choose(hash);
     for (int i = 1; i < attempts && contains(tried, h); i++) {
-      h = choose(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+      h = choose(ThreadLocalRandom.current().nextLong());
     }
     return h;
   }

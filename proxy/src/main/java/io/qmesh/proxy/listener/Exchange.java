@@ -247,12 +247,7 @@ final class Exchange {
       req.write(data);
       if (req.writeQueueFull()) {
         in.pause();
-        req.drainHandler(
-            v -> {
-              if (!in.isEnded()) {
-                in.resume();
-              }
-            });
+        req.drainHandler(v -> HttpProxy.resume(in));
       }
     } else {
       // Between attempts: the chunk is kept above, or the body is lost for a retry.

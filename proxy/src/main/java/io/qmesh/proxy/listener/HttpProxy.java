@@ -120,6 +120,19 @@ public final class HttpProxy {
     this.tcp = vertx.createNetClient();
   }
 
+  /**
+   * Resumes a paused downstream request unless it has been read to its end: Vert.x's HTTP/2 request
+   * refuses a resume then (its HTTP/1.1 request ignores it).
+   */
+  static void resume(HttpServerRequest in) {
+    if (!in.isEnded()) {
+      in.resume();
+    }
+  }
+
+  /** Connections an HTTP/1.1 client keeps to one upstream host. */
+  static final int HTTP1_POOL = 64;
+
   /** HTTP/2 connections a mesh client keeps to one upstream sidecar. */
   static final int MESH_H2_CONNECTIONS = 4;
 
@@ -127,7 +140,7 @@ public final class HttpProxy {
   static final long MAX_CONCURRENT_STREAMS = 1024;
 
   private static HttpClientOptions http1Options() {
-    return new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(64);
+    return new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(HTTP1_POOL);
   }
 
   private static HttpClientOptions http2Options() {
@@ -311,7 +324,7 @@ public final class HttpProxy {
               t -> {
                 finish.timer = -1;
                 if (!in.response().ended() && !finish.done) {
-                  in.resume();
+                  resume(in);
                   routeTo(in, view, cfg, route, finish);
                 }
               });
@@ -543,7 +556,7 @@ public final class HttpProxy {
                   ? http2Options()
                   : http2Options()
                       .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-                      .setMaxPoolSize(http1Options().getMaxPoolSize())
+                      .setMaxPoolSize(HTTP1_POOL)
                       .setHttp2MaxPoolSize(MESH_H2_CONNECTIONS);
           if (idle > 0) {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
@@ -1176,10 +1189,7 @@ public final class HttpProxy {
       in.response().reset();
       return;
     }
-    if (!in.isEnded()) {
-      // Vert.x refuses to resume an HTTP/2 request it has read to the end.
-      in.resume();
-    }
+    resume(in);
     in.response()
         .setStatusCode(flag.status)
         .putHeader("content-type", "text/plain")
