@@ -60,6 +60,9 @@ public final class WorkloadCertificates implements AutoCloseable {
   static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
 
+  /** The least time between renewals, however short-lived the certificate. */
+  static final Duration MIN_RENEWAL = Duration.ofSeconds(1);
+
   private final CaClient ca;
   private final List<X509Certificate> roots;
   private final String identity;
@@ -187,14 +190,17 @@ public final class WorkloadCertificates implements AutoCloseable {
     schedule(delay);
   }
 
-  /** Half the certificate's life from its start, less up to 5% of it (jitter). */
+  /**
+   * Half the life the certificate has left when it arrives, less up to 5% of it (jitter), and never
+   * under {@link #MIN_RENEWAL}. Counted from its arrival, not its start: a CA backdates its
+   * certificates (ours by a minute, for clock skew), which would make a short-lived one due at once
+   * and renew it in a tight loop.
+   */
   long renewalDelay(Bundle b) {
-    long life = Duration.between(b.notBefore(), b.notAfter()).toMillis();
-    long at =
-        b.notBefore().toEpochMilli()
-            + life / 2
-            - ThreadLocalRandom.current().nextLong(life / 20 + 1);
-    return Math.max(0, at - clock.millis());
+    long now = clock.millis();
+    long life = b.notAfter().toEpochMilli() - Math.max(now, b.notBefore().toEpochMilli());
+    long delay = life / 2 - ThreadLocalRandom.current().nextLong(Math.max(0, life) / 20 + 1);
+    return Math.max(MIN_RENEWAL.toMillis(), delay);
   }
 
   private void schedule(long delayMillis) {

@@ -132,7 +132,11 @@ class ProtocolsTest {
                                           + " authority="
                                           + req.authority()
                                           + " te="
-                                          + req.getHeader("te"));
+                                          + req.getHeader("te")
+                                          + " transfer-encoding="
+                                          + req.getHeader("transfer-encoding")
+                                          + " body="
+                                          + body.length());
                                   resp.trailers().add("x-checksum", "done");
                                   resp.end();
                                 }))
@@ -208,15 +212,18 @@ class ProtocolsTest {
                 Map.of(
                     "7070", TestXds.withIstioRetries(routes("7070", "grpc", "grpc-echo")),
                     "8080", routes("8080", "web", "h2-web"),
+                    "8081", routes("8081", "web1", "h1-web"),
                     "9080", routes("9080", "downstream", "same-as-downstream")),
                 Map.of(
                     "grpc-echo", cluster("grpc-echo", http2()),
                     "h2-web", cluster("h2-web", http2()),
+                    "h1-web", cluster("h1-web", null),
                     "same-as-downstream", cluster("same-as-downstream", downstream()),
                     "tcp-echo", cluster("tcp-echo", null)),
                 Map.of(
                     "grpc-echo", cla("grpc-echo", grpcBackend.getPort()),
                     "h2-web", cla("h2-web", httpBackend.actualPort()),
+                    "h1-web", cla("h1-web", httpBackend.actualPort()),
                     "same-as-downstream", cla("same-as-downstream", httpBackend.actualPort()),
                     "tcp-echo", cla("tcp-echo", tcpBackend.actualPort()))));
     proxyPort =
@@ -259,6 +266,46 @@ class ProtocolsTest {
     assertThat(a.response().version()).isEqualTo(HttpVersion.HTTP_2);
     assertThat(a.body()).startsWith("HTTP_2 ").contains("te=trailers");
     assertThat(a.response().trailers().get("x-checksum")).isEqualTo("done");
+  }
+
+  @Test
+  void anHttp2RequestWithoutALengthReachesAnHttp11ClusterChunkedOnlyWhenABodyFollows()
+      throws Exception {
+    var client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    RequestOptions post =
+        new RequestOptions()
+            .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+            .setMethod(io.vertx.core.http.HttpMethod.POST)
+            .setHost("web1")
+            .setPort(8081)
+            .setURI("/");
+    // A body in two DATA frames, no content-length: HTTP/2 does not say one follows.
+    Answer streamed =
+        await(
+            client
+                .request(post)
+                .compose(
+                    r -> {
+                      // Vert.x asks it of HTTP/2 too; it sends no transfer-encoding there.
+                      r.setChunked(true);
+                      r.write("hello, ");
+                      return r.end("world").compose(v -> r.response());
+                    })
+                .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString()))));
+    assertThat(streamed.response().statusCode()).isEqualTo(200);
+    assertThat(streamed.body())
+        .startsWith("HTTP_1_1 authority=web1:8081")
+        .contains("transfer-encoding=chunked body=12");
+    // No body at all: no chunked framing either (an empty chunked body would do, but is not what
+    // an HTTP/1.1 client sends).
+    Answer empty =
+        send(client, new RequestOptions(post).setMethod(io.vertx.core.http.HttpMethod.GET));
+    assertThat(empty.response().statusCode()).isEqualTo(200);
+    assertThat(empty.body()).startsWith("HTTP_1_1 ").contains("transfer-encoding=null body=0");
   }
 
   @Test
