@@ -101,9 +101,21 @@ public record ProxyConfig(
    * SPIFFE id must be one of {@code identities} (any mesh identity when empty). {@code clientKey}
    * names the identities in order, so clusters with the same ones share TLS clients.
    */
-  public record UpstreamTls(boolean always, java.util.Set<String> identities, String clientKey) {
+  public record UpstreamTls(
+      boolean always,
+      java.util.Set<String> identities,
+      String clientKey,
+      io.qmesh.proxy.security.Origination origination) {
     public UpstreamTls(boolean always, java.util.Set<String> identities) {
-      this(always, identities, String.join(",", new java.util.TreeSet<>(identities)));
+      this(always, identities, String.join(",", new java.util.TreeSet<>(identities)), null);
+    }
+
+    /**
+     * TLS with the user's certificates to every host (a DestinationRule's {@code SIMPLE} or {@code
+     * MUTUAL}) instead of Istio's mutual TLS.
+     */
+    public static UpstreamTls originating(io.qmesh.proxy.security.Origination origination) {
+      return new UpstreamTls(true, java.util.Set.of(), origination.key(), origination);
     }
   }
 
@@ -160,7 +172,7 @@ public record ProxyConfig(
               protocol(options),
               connections(c, options),
               service(c.getName()),
-              Tls.upstream(c)));
+              Tls.upstream(c, options)));
     }
     return new ProxyConfig(
         Map.copyOf(routes),

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.qmesh.proxy.security.Origination;
 import io.qmesh.proxy.security.PeerAuthMode;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -20,8 +21,8 @@ import java.util.Set;
  * DestinationRule's ISTIO_MUTUAL, or auto mTLS's {@code tlsMode-istio} match), the endpoints'
  * {@code tlsMode}, and the inbound filter chains PeerAuthentication gives each port (TLS, plaintext
  * or both). The workload's certificate is the SDS secret {@code default}, the mesh's roots {@code
- * ROOTCA}, as Istio names them; other certificates (a DestinationRule's SIMPLE or MUTUAL with
- * files) are refused by name.
+ * ROOTCA}, as Istio names them. A transport socket with other certificates (a DestinationRule's
+ * SIMPLE or MUTUAL, with files) is TLS origination ({@link Origination}).
  */
 final class Tls {
 
@@ -30,9 +31,20 @@ final class Tls {
 
   private Tls() {}
 
-  /** The cluster's mutual TLS, or null for plaintext. */
-  static ProxyConfig.UpstreamTls upstream(Cluster c) {
+  /**
+   * The cluster's TLS: Istio's mutual TLS (with the workload's certificate, SDS {@code default}),
+   * TLS origination with the user's certificates (files), or null for plaintext.
+   */
+  static ProxyConfig.UpstreamTls upstream(
+      Cluster c, io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions http) {
     if (c.hasTransportSocket() && isTls(c.getTransportSocket())) {
+      UpstreamTlsContext context = context(c.getName(), c.getTransportSocket());
+      if (!usesWorkloadCertificate(context.getCommonTlsContext())) {
+        var options = http.getUpstreamHttpProtocolOptions();
+        return ProxyConfig.UpstreamTls.originating(
+            Origination.of(
+                c.getName(), context, options.getAutoSni(), options.getAutoSanValidation()));
+      }
       return new ProxyConfig.UpstreamTls(true, identities(c.getName(), c.getTransportSocket()));
     }
     for (Cluster.TransportSocketMatch m : c.getTransportSocketMatchesList()) {
@@ -50,24 +62,30 @@ final class Tls {
     return ts.getName().equals(TLS_SOCKET) || ts.getTypedConfig().is(UpstreamTlsContext.class);
   }
 
-  private static Set<String> identities(String cluster, TransportSocket ts) {
-    UpstreamTlsContext tls;
+  private static UpstreamTlsContext context(String cluster, TransportSocket ts) {
     try {
-      tls = ts.getTypedConfig().unpack(UpstreamTlsContext.class);
+      return ts.getTypedConfig().unpack(UpstreamTlsContext.class);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(
           "cluster " + cluster + ": the TLS transport socket does not decode: " + e.getMessage());
     }
-    CommonTlsContext common = tls.getCommonTlsContext();
-    boolean workloadCert =
-        common.getTlsCertificateSdsSecretConfigsCount() == 1
-            && common.getTlsCertificateSdsSecretConfigs(0).getName().equals("default");
-    if (!workloadCert || common.getTlsCertificatesCount() > 0) {
+  }
+
+  /** Istio's mutual TLS: the workload's certificate (SDS {@code default}) and no files. */
+  private static boolean usesWorkloadCertificate(CommonTlsContext common) {
+    return common.getTlsCertificateSdsSecretConfigsCount() == 1
+        && common.getTlsCertificateSdsSecretConfigs(0).getName().equals("default")
+        && common.getTlsCertificatesCount() == 0;
+  }
+
+  private static Set<String> identities(String cluster, TransportSocket ts) {
+    CommonTlsContext common = context(cluster, ts).getCommonTlsContext();
+    if (!usesWorkloadCertificate(common)) {
       throw new IllegalArgumentException(
           "cluster "
               + cluster
-              + ": TLS with certificates other than the workload's (SDS secret 'default') is not"
-              + " supported yet");
+              + ": auto mTLS's transport socket must use the workload's certificate (SDS secret"
+              + " 'default')");
     }
     Set<String> out = new LinkedHashSet<>();
     var validation = common.getCombinedValidationContext().getDefaultValidationContext();

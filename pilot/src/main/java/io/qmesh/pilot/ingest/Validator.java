@@ -314,12 +314,62 @@ public final class Validator {
         c.error(p + ".outlierDetection.maxEjectionPercent", "must be between 0 and 100");
       }
     }
+    tls(c, p + ".tls", tp.getTls());
     for (int i = 0; i < tp.getPortLevelSettings().size(); i++) {
       var pls = tp.getPortLevelSettings().get(i);
       if (pls.getPort() == null || pls.getPort().getNumber() == null) {
         c.error(p + ".portLevelSettings[" + i + "].port.number", "required");
       }
+      tls(c, p + ".portLevelSettings[" + i + "].tls", pls.getTls());
     }
+  }
+
+  /**
+   * Istio's rules for a DestinationRule's TLS: MUTUAL needs the client certificate and its key;
+   * ISTIO_MUTUAL and DISABLE take no certificate files. A {@code credentialName} (a Kubernetes
+   * secret) is refused: no secret is served to proxies yet, and TLS without its certificates would
+   * fail every request.
+   */
+  private static void tls(
+      Check c, String p, io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettings tls) {
+    if (tls == null || tls.getMode() == null) {
+      return;
+    }
+    boolean files =
+        notBlank(tls.getClientCertificate())
+            || notBlank(tls.getPrivateKey())
+            || notBlank(tls.getCaCertificates());
+    switch (tls.getMode()) {
+      case MUTUAL, SIMPLE -> {
+        if (notBlank(tls.getCredentialName())) {
+          c.error(
+              p + ".credentialName",
+              "secrets are not served to proxies yet: give clientCertificate, privateKey and"
+                  + " caCertificates as files");
+        } else if (tls.getMode()
+            == io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettingsTLSmode.MUTUAL) {
+          if (!notBlank(tls.getClientCertificate())) {
+            c.error(p + ".clientCertificate", "required when mode is MUTUAL");
+          }
+          if (!notBlank(tls.getPrivateKey())) {
+            c.error(p + ".privateKey", "required when mode is MUTUAL");
+          }
+        }
+      }
+      default -> {
+        if (files || notBlank(tls.getCredentialName())) {
+          c.error(
+              p,
+              "mode "
+                  + tls.getMode()
+                  + " takes no clientCertificate, privateKey, caCertificates or credentialName");
+        }
+      }
+    }
+  }
+
+  private static boolean notBlank(String s) {
+    return s != null && !s.isBlank();
   }
 
   private static void gateway(Gateway g, Check c) {

@@ -34,8 +34,7 @@ final class Clusters {
 
   static final String INBOUND_PASSTHROUGH = "InboundPassthroughClusterIpv4";
   private static final long UNLIMITED = 4294967295L;
-  private static final String HTTP_OPTIONS =
-      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   private Clusters() {}
 

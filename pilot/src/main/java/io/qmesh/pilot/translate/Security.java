@@ -8,14 +8,17 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions;
 import io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettings;
@@ -35,8 +38,9 @@ import java.util.TreeSet;
  * Istio's mutual TLS in Envoy's terms: PeerAuthentication resolved for a workload's port (workload
  * scope, then namespace, then the root namespace; PERMISSIVE when none says), the inbound TLS
  * context, and the outbound clusters' TLS (auto mTLS's transport socket matches on the endpoints'
- * {@code tlsMode}, or a DestinationRule's ISTIO_MUTUAL or DISABLE). Certificates are Istio's SDS
- * secrets {@code default} (the workload's) and {@code ROOTCA} (the mesh's roots).
+ * {@code tlsMode}, or a DestinationRule's ISTIO_MUTUAL or DISABLE; its SIMPLE or MUTUAL originate
+ * TLS with the user's certificate files). Certificates are Istio's SDS secrets {@code default} (the
+ * workload's) and {@code ROOTCA} (the mesh's roots).
  */
 final class Security {
 
@@ -203,15 +207,17 @@ final class Security {
   /**
    * The TLS of an outbound cluster: a DestinationRule's ISTIO_MUTUAL (always), DISABLE (never),
    * else auto mTLS (to the endpoints that are mesh workloads). The server must be one of the
-   * service's workloads' identities. SIMPLE and MUTUAL (TLS with the user's certificates) are not
-   * translated yet: such clusters stay plaintext.
+   * service's workloads' identities. SIMPLE and MUTUAL originate TLS with the user's certificates
+   * ({@link #originate}).
    */
   static void outbound(Cluster.Builder c, Policy policy, List<Endpoint> endpoints) {
     ClientTLSSettings tls = policy.tls();
     ClientTLSSettingsTLSmode mode = tls == null ? null : tls.getMode();
+    if (mode == ClientTLSSettingsTLSmode.SIMPLE || mode == ClientTLSSettingsTLSmode.MUTUAL) {
+      originate(c, tls);
+      return;
+    }
     if (mode == ClientTLSSettingsTLSmode.DISABLE
-        || mode == ClientTLSSettingsTLSmode.SIMPLE
-        || mode == ClientTLSSettingsTLSmode.MUTUAL
         || (mode != ClientTLSSettingsTLSmode.ISTIO_MUTUAL
             && endpoints.stream().noneMatch(Endpoint::meshTls))) {
       // Nothing to secure: auto mTLS applies only when some endpoint is a mesh workload.
@@ -246,6 +252,71 @@ final class Security {
                     TransportSocket.newBuilder()
                         .setName("envoy.transport_sockets.raw_buffer")
                         .setTypedConfig(Any.pack(RawBuffer.getDefaultInstance()))));
+  }
+
+  /**
+   * A DestinationRule's SIMPLE or MUTUAL, as Istio writes it: the client certificate and key files
+   * (MUTUAL), the server checked against {@code caCertificates}, or the system's roots when none is
+   * given (Istio's {@code VERIFY_CERTIFICATE_AT_CLIENT}), or not at all with {@code
+   * insecureSkipVerify}; its certificate must carry one of {@code subjectAltNames}. Without an
+   * {@code sni}, SNI is the request's host and, with nothing else to check the server's name
+   * against, its certificate must be for that host (Istio's {@code ENABLE_AUTO_SNI}: Envoy's {@code
+   * auto_sni} and {@code auto_san_validation} on the cluster's HTTP options).
+   */
+  private static void originate(Cluster.Builder c, ClientTLSSettings tls) {
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+    if (tls.getMode() == ClientTLSSettingsTLSmode.MUTUAL
+        && notBlank(tls.getClientCertificate())
+        && notBlank(tls.getPrivateKey())) {
+      common.addTlsCertificates(
+          TlsCertificate.newBuilder()
+              .setCertificateChain(DataSource.newBuilder().setFilename(tls.getClientCertificate()))
+              .setPrivateKey(DataSource.newBuilder().setFilename(tls.getPrivateKey())));
+    }
+    boolean verify = !Boolean.TRUE.equals(tls.getInsecureSkipVerify());
+    List<String> sans = tls.getSubjectAltNames() == null ? List.of() : tls.getSubjectAltNames();
+    if (verify) {
+      CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+      if (notBlank(tls.getCaCertificates())) {
+        v.setTrustedCa(DataSource.newBuilder().setFilename(tls.getCaCertificates()));
+      } else {
+        v.setSystemRootCerts(CertificateValidationContext.SystemRootCerts.getDefaultInstance());
+      }
+      sans.forEach(s -> v.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(s)));
+      common.setValidationContext(v);
+    }
+    UpstreamTlsContext.Builder context =
+        UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+    if (notBlank(tls.getSni())) {
+      context.setSni(tls.getSni());
+    }
+    c.setTransportSocket(
+        TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(context.build())));
+    if (!notBlank(tls.getSni())) {
+      // Also on a cluster without HTTP options (an HTTPS or TCP port): a route from an HTTP port
+      // may lead to it, as in Istio's egress TLS origination.
+      var http = c.getTypedExtensionProtocolOptionsMap().get(Clusters.HTTP_OPTIONS);
+      try {
+        var options =
+            http == null
+                ? io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                : http
+                    .unpack(
+                        io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class)
+                    .toBuilder();
+        options.setUpstreamHttpProtocolOptions(
+            UpstreamHttpProtocolOptions.newBuilder()
+                .setAutoSni(true)
+                .setAutoSanValidation(verify && sans.isEmpty()));
+        c.putTypedExtensionProtocolOptions(Clusters.HTTP_OPTIONS, Any.pack(options.build()));
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new IllegalStateException("our own HTTP options do not decode", e);
+      }
+    }
+  }
+
+  private static boolean notBlank(String s) {
+    return s != null && !s.isBlank();
   }
 
   /** The metadata auto mTLS matches on, for an endpoint that is a mesh workload. */

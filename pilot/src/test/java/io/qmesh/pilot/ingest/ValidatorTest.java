@@ -78,6 +78,17 @@ class ValidatorTest {
             dr + "  subsets:\n  - {name: v1}\n",
             "ERROR DestinationRule default/r: spec.host: required"),
         Arguments.of(
+            dr + "  host: db\n  trafficPolicy:\n    tls: {mode: MUTUAL, privateKey: /k.pem}\n",
+            "ERROR DestinationRule default/r: spec.trafficPolicy.tls.clientCertificate: required when mode is MUTUAL"),
+        Arguments.of(
+            dr
+                + "  host: db\n  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 443}\n      tls: {mode: SIMPLE, credentialName: db-certs}\n",
+            "ERROR DestinationRule default/r: spec.trafficPolicy.portLevelSettings[0].tls.credentialName: secrets are not served to proxies yet: give clientCertificate, privateKey and caCertificates as files"),
+        Arguments.of(
+            dr
+                + "  host: db\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL, privateKey: /k.pem}\n",
+            "ERROR DestinationRule default/r: spec.trafficPolicy.tls: mode ISTIO_MUTUAL takes no clientCertificate, privateKey, caCertificates or credentialName"),
+        Arguments.of(
             dr + "  host: reviews\n  subsets:\n  - {name: v1}\n  - {name: v1}\n",
             "ERROR DestinationRule default/r: spec.subsets[1].name: duplicate subset 'v1'"),
         Arguments.of(

@@ -63,6 +63,10 @@ final class Exchange {
   private final RequestOptions options;
   private final HostAndPort authority;
   private final String upstreamAuthority;
+
+  /** The name TLS origination sends as SNI, or null (mesh TLS, plaintext, or no SNI). */
+  private final String serverName;
+
   private final List<Mirror> mirrors;
   private final boolean chunked;
 
@@ -156,6 +160,9 @@ final class Exchange {
     clusterRequestHeaders.apply(headers);
     this.upstreamAuthority = host;
     this.authority = HostAndPort.parseAuthority(host, -1);
+    var origination = cluster.tls() == null ? null : cluster.tls().origination();
+    String name = origination == null ? "" : origination.serverName(host);
+    this.serverName = name.isEmpty() ? null : name;
     if (http1 || authority == null) {
       headers.set("host", host);
     } else {
@@ -291,7 +298,15 @@ final class Exchange {
     }
     host.started();
     holding = true;
-    options.setHost(host.address()).setPort(host.port());
+    if (serverName != null) {
+      // TLS origination: the connection goes to the host, SNI and verification use the name.
+      options
+          .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(host.port(), host.address()))
+          .setHost(serverName)
+          .setPort(host.port());
+    } else {
+      options.setHost(host.address()).setPort(host.port());
+    }
     if (retry != null && !retry.perTryTimeout().isZero()) {
       perTryTimer =
           proxy.vertx().setTimer(retry.perTryTimeout().toMillis(), t -> perTryTimeout(attemptSeq));

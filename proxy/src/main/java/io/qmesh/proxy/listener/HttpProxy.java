@@ -16,6 +16,7 @@ import io.qmesh.proxy.route.HashPolicy;
 import io.qmesh.proxy.route.HeaderOps;
 import io.qmesh.proxy.route.RouteTable;
 import io.qmesh.proxy.security.MeshTls;
+import io.qmesh.proxy.security.Origination;
 import io.qmesh.proxy.telemetry.AccessLog;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Observers;
@@ -104,6 +105,7 @@ public final class HttpProxy {
   private final Map<String, HttpClient> tlsClients = new ConcurrentHashMap<>();
   private final Map<String, HttpClient> tlsClientsH2 = new ConcurrentHashMap<>();
   private final Map<String, NetClient> tlsTcpClients = new ConcurrentHashMap<>();
+  private final Map<String, HttpClient> originClients = new ConcurrentHashMap<>();
   private volatile InboundTls inbound;
 
   private HttpProxy(
@@ -532,11 +534,14 @@ public final class HttpProxy {
    */
   HttpClient client(boolean h2, ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
     int idle = cluster.connections().idleTimeoutSeconds();
+    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
+    if (upstreamTls != null && upstreamTls.origination() != null) {
+      return originating(h2, idle, upstreamTls.origination());
+    }
     MeshTls tls = mtls;
     if (tls == null || !cluster.tlsTo(host)) {
       return client(h2, idle);
     }
-    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
     // The common case (no idle timeout) looks up a key computed once per config.
     String key = idle <= 0 ? upstreamTls.clientKey() : upstreamTls.clientKey() + "|idle=" + idle;
     Map<String, HttpClient> clients = h2 ? tlsClientsH2 : tlsClients;
@@ -562,6 +567,24 @@ public final class HttpProxy {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
           }
           return vertx.createHttpClient(tls.client(o, upstreamTls.identities()));
+        });
+  }
+
+  /** The client of a cluster that originates TLS with the user's certificates. */
+  private HttpClient originating(boolean h2, int idle, Origination origination) {
+    String key = (h2 ? "h2|" : "h1|") + idle + "|" + origination.key();
+    HttpClient c = originClients.get(key);
+    if (c != null) {
+      return c;
+    }
+    return originClients.computeIfAbsent(
+        key,
+        k -> {
+          HttpClientOptions o = h2 ? http2Options() : http1Options();
+          if (idle > 0) {
+            o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
+          }
+          return vertx.createHttpClient(origination.client(o));
         });
   }
 
@@ -633,8 +656,7 @@ public final class HttpProxy {
               }
             });
     head.append("\r\n");
-    netClient(cluster, host)
-        .connect(host.port(), host.address())
+    connect(cluster, host, view.authority())
         .onSuccess(
             up -> {
               Buffer received = Buffer.buffer();
@@ -762,8 +784,7 @@ public final class HttpProxy {
     var observers =
         tcpCluster == null ? null : cfg.observers().get(TcpProxy.TCP_OBSERVERS + tcpCluster);
     UpstreamHost chosen = target;
-    netClient(cluster, target)
-        .connect(target.port(), target.address())
+    connect(cluster, target, authority)
         .onSuccess(
             up ->
                 in.toNetSocket()
@@ -796,12 +817,35 @@ public final class HttpProxy {
   }
 
   /**
+   * A TCP connection to {@code host} of {@code cluster}, with TLS when the cluster has it; TLS
+   * origination sends the name it takes from {@code authority} as SNI.
+   */
+  private io.vertx.core.Future<io.vertx.core.net.NetSocket> connect(
+      ProxyConfig.ClusterRuntime cluster, UpstreamHost host, String authority) {
+    NetClient client = netClient(cluster, host);
+    if (cluster != null && cluster.tls() != null && cluster.tls().origination() != null) {
+      String name = cluster.tls().origination().serverName(authority);
+      if (!name.isEmpty()) {
+        return client.connect(
+            io.vertx.core.net.SocketAddress.inetSocketAddress(host.port(), host.address()), name);
+      }
+    }
+    return client.connect(host.port(), host.address());
+  }
+
+  /**
    * The TCP client for a tunnel to {@code host} of {@code cluster} (null for a tunnel back into
    * this listener or out of the mesh): Istio's mutual TLS when the cluster's TLS covers the host,
    * one client per set of identities, as {@link #client(boolean, ProxyConfig.ClusterRuntime,
    * UpstreamHost)}.
    */
   private NetClient netClient(ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
+    if (cluster != null && cluster.tls() != null && cluster.tls().origination() != null) {
+      Origination origination = cluster.tls().origination();
+      return tlsTcpClients.computeIfAbsent(
+          "origin|" + origination.key(),
+          k -> vertx.createNetClient(origination.client(new io.vertx.core.net.NetClientOptions())));
+    }
     MeshTls tls = mtls;
     if (tls == null || cluster == null || !cluster.tlsTo(host)) {
       return tcp;
