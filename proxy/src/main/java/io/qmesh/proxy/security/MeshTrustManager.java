@@ -1,18 +1,12 @@
 package io.qmesh.proxy.security;
 
-import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * Trusts a peer whose chain leads to one of the mesh's roots and, when {@code identities} is not
@@ -20,31 +14,18 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * to the destination service's accounts). Host names are not checked: mesh identities are not DNS
  * names.
  */
-public final class MeshTrustManager extends X509ExtendedTrustManager {
+public final class MeshTrustManager extends CheckingTrustManager {
 
-  private final X509ExtendedTrustManager pkix;
   private final Set<String> identities;
 
   public MeshTrustManager(List<X509Certificate> roots, Set<String> identities) {
+    super(roots(roots));
     this.identities = Set.copyOf(identities);
+  }
+
+  private static javax.net.ssl.X509ExtendedTrustManager roots(List<X509Certificate> roots) {
     try {
-      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-      ks.load(null, null);
-      for (int i = 0; i < roots.size(); i++) {
-        ks.setCertificateEntry("root-" + i, roots.get(i));
-      }
-      TrustManagerFactory f = TrustManagerFactory.getInstance("PKIX");
-      f.init(ks);
-      X509ExtendedTrustManager found = null;
-      for (TrustManager tm : f.getTrustManagers()) {
-        if (tm instanceof X509ExtendedTrustManager x) {
-          found = x;
-        }
-      }
-      if (found == null) {
-        throw new IllegalStateException("no X.509 trust manager in this JVM");
-      }
-      this.pkix = found;
+      return pkix(roots);
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw new IllegalStateException("cannot trust the mesh roots: " + e.getMessage(), e);
     }
@@ -69,7 +50,8 @@ public final class MeshTrustManager extends X509ExtendedTrustManager {
     return null;
   }
 
-  private void checkIdentity(X509Certificate[] chain) throws CertificateException {
+  @Override
+  void check(X509Certificate[] chain) throws CertificateException {
     if (identities.isEmpty()) {
       return;
     }
@@ -78,52 +60,5 @@ public final class MeshTrustManager extends X509ExtendedTrustManager {
       throw new CertificateException(
           "peer identity " + id + " is not one of " + identities.stream().sorted().toList());
     }
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-      throws CertificateException {
-    pkix.checkClientTrusted(chain, authType, socket);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-      throws CertificateException {
-    pkix.checkServerTrusted(chain, authType, socket);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-      throws CertificateException {
-    pkix.checkClientTrusted(chain, authType, engine);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-      throws CertificateException {
-    pkix.checkServerTrusted(chain, authType, engine);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType)
-      throws CertificateException {
-    pkix.checkClientTrusted(chain, authType);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType)
-      throws CertificateException {
-    pkix.checkServerTrusted(chain, authType);
-    checkIdentity(chain);
-  }
-
-  @Override
-  public X509Certificate[] getAcceptedIssuers() {
-    return pkix.getAcceptedIssuers();
   }
 }

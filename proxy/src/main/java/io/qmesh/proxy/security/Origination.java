@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
@@ -30,8 +29,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509KeyManager;
 
@@ -316,22 +313,7 @@ public final class Origination {
   /** PKIX over {@code roots}, or over the JVM's default roots when null. */
   private static X509ExtendedTrustManager pkix(String cluster, List<X509Certificate> roots) {
     try {
-      KeyStore ks = null;
-      if (roots != null) {
-        ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        for (int i = 0; i < roots.size(); i++) {
-          ks.setCertificateEntry("ca-" + i, roots.get(i));
-        }
-      }
-      TrustManagerFactory f = TrustManagerFactory.getInstance("PKIX");
-      f.init(ks);
-      for (TrustManager tm : f.getTrustManagers()) {
-        if (tm instanceof X509ExtendedTrustManager x) {
-          return x;
-        }
-      }
-      throw new IllegalStateException("no X.509 trust manager in this JVM");
+      return CheckingTrustManager.pkix(roots);
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalArgumentException(
           "cluster " + cluster + ": cannot trust its CA certificates: " + e.getMessage(), e);
@@ -357,16 +339,16 @@ public final class Origination {
   }
 
   /** PKIX, then (when there are some) one of the names Envoy's matchers ask for. */
-  private static final class Verifying extends X509ExtendedTrustManager {
-    private final X509ExtendedTrustManager pkix;
+  private static final class Verifying extends CheckingTrustManager {
     private final Set<String> sans;
 
     Verifying(X509ExtendedTrustManager pkix, Set<String> sans) {
-      this.pkix = pkix;
+      super(pkix);
       this.sans = sans;
     }
 
-    private void names(X509Certificate[] chain) throws CertificateException {
+    @Override
+    void check(X509Certificate[] chain) throws CertificateException {
       if (sans.isEmpty()) {
         return;
       }
@@ -378,50 +360,6 @@ public final class Origination {
       }
       throw new CertificateException(
           "the server's subject alt names " + present + " are none of " + sans);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      pkix.checkServerTrusted(chain, authType, engine);
-      names(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      pkix.checkServerTrusted(chain, authType, socket);
-      names(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      pkix.checkServerTrusted(chain, authType);
-      names(chain);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      throw new CertificateException("a client-side trust manager");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      throw new CertificateException("a client-side trust manager");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      throw new CertificateException("a client-side trust manager");
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return pkix.getAcceptedIssuers();
     }
   }
 }
