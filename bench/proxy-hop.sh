@@ -22,7 +22,11 @@ WORK=$(mktemp -d /tmp/qmesh-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
+  # Up to 10 s for a graceful exit (a JVM's drain, a profiling agent writing its file).
+  for _ in $(seq 1 20); do
+    local alive=0; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.5
+  done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -163,7 +167,17 @@ run() { # label url host-header h2-url pids...
   local label=$1 url=$2 host=$3 h2url=$4; shift 4
   [[ -n "$ONLY" && "$label" != *"$ONLY"* ]] && return 0
   local hdr=(); [ -n "$host" ] && hdr=(-H "Host: $host")
-  taskset -c 1 wrk -t1 -c50 -d5s "${hdr[@]}" "$url" >/dev/null   # warm-up (JIT)
+  # Warm-up: 5 s runs until the throughput stops rising by more than 5% (the JIT of a JVM proxy
+  # takes long when its compiler shares the one core with the event loop), at most
+  # QMESH_BENCH_WARMUP seconds (default 60).
+  local warm=0 prev=0 now
+  while :; do
+    now=$(taskset -c 1 wrk -t1 -c50 -d5s "${hdr[@]}" "$url" | awk '/Requests\/sec/ {printf "%d", $2}')
+    warm=$((warm + 5))
+    awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
+    [ "$warm" -ge "${QMESH_BENCH_WARMUP:-60}" ] && break
+    prev=$now
+  done
   local c0; c0=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
   local out; out=$(taskset -c 1 wrk -t1 -c50 -d"${SECS}"s --latency "${hdr[@]}" "$url")
   local c1; c1=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
