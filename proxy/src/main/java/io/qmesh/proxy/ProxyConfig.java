@@ -98,8 +98,9 @@ public record ProxyConfig(
    * Istio's mutual TLS to a cluster's hosts: to every host (a DestinationRule's {@code
    * ISTIO_MUTUAL}, the cluster's {@code transport_socket}) or to those whose endpoint says {@code
    * tlsMode: istio} (auto mTLS, the cluster's {@code transport_socket_matches}); the server's
-   * SPIFFE id must be one of {@code identities} (any mesh identity when empty). {@code clientKey}
-   * names the identities in order, so clusters with the same ones share TLS clients.
+   * SPIFFE id must be one of {@code identities} (any mesh identity when empty); or TLS origination
+   * with the user's certificates ({@code origination}, to every host). {@code clientKey} names the
+   * identities in order, or the origination's settings, so clusters with the same share clients.
    */
   public record UpstreamTls(
       boolean always,

@@ -45,14 +45,15 @@ final class Tls {
             Origination.of(
                 c.getName(), context, options.getAutoSni(), options.getAutoSanValidation()));
       }
-      return new ProxyConfig.UpstreamTls(true, identities(c.getName(), c.getTransportSocket()));
+      return new ProxyConfig.UpstreamTls(true, identities(c.getName(), context));
     }
     for (Cluster.TransportSocketMatch m : c.getTransportSocketMatchesList()) {
       var tlsMode = m.getMatch().getFieldsMap().get("tlsMode");
       if (tlsMode != null
           && "istio".equals(tlsMode.getStringValue())
           && isTls(m.getTransportSocket())) {
-        return new ProxyConfig.UpstreamTls(false, identities(c.getName(), m.getTransportSocket()));
+        return new ProxyConfig.UpstreamTls(
+            false, identities(c.getName(), context(c.getName(), m.getTransportSocket())));
       }
     }
     return null;
@@ -78,8 +79,8 @@ final class Tls {
         && common.getTlsCertificatesCount() == 0;
   }
 
-  private static Set<String> identities(String cluster, TransportSocket ts) {
-    CommonTlsContext common = context(cluster, ts).getCommonTlsContext();
+  private static Set<String> identities(String cluster, UpstreamTlsContext context) {
+    CommonTlsContext common = context.getCommonTlsContext();
     if (!usesWorkloadCertificate(common)) {
       throw new IllegalArgumentException(
           "cluster "

@@ -159,7 +159,9 @@ final class Exchange {
     }
     clusterRequestHeaders.apply(headers);
     this.upstreamAuthority = host;
-    this.authority = HostAndPort.parseAuthority(host, -1);
+    // Parsed up front only for an HTTP/2 cluster, whose requests drop the host header; an
+    // HTTP/1.1 request that finds an HTTP/2 connection (between sidecars) parses it in send().
+    this.authority = http1 ? null : HostAndPort.parseAuthority(host, -1);
     var origination = cluster.tls() == null ? null : cluster.tls().origination();
     String name = origination == null ? "" : origination.serverName(host);
     this.serverName = name.isEmpty() ? null : name;
@@ -335,10 +337,12 @@ final class Exchange {
     currentEnded = false;
     finish.upstreamConnection = req.connection();
     boolean overHttp2 = req.version() == HttpVersion.HTTP_2;
-    if (overHttp2 && authority != null) {
+    HostAndPort a =
+        !overHttp2 ? null : http1 ? HostAndPort.parseAuthority(upstreamAuthority, -1) : authority;
+    if (a != null) {
       // HTTP/2 carries it as :authority, which must agree with any host header. An HTTP/1.1
       // request on a connection that negotiated HTTP/2 (between sidecars) drops its host header.
-      req.authority(authority);
+      req.authority(a);
       if (http1) {
         req.headers().remove("host");
       }

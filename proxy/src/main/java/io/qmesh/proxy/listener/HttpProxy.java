@@ -105,7 +105,6 @@ public final class HttpProxy {
   private final Map<String, HttpClient> tlsClients = new ConcurrentHashMap<>();
   private final Map<String, HttpClient> tlsClientsH2 = new ConcurrentHashMap<>();
   private final Map<String, NetClient> tlsTcpClients = new ConcurrentHashMap<>();
-  private final Map<String, HttpClient> originClients = new ConcurrentHashMap<>();
   private volatile InboundTls inbound;
 
   private HttpProxy(
@@ -528,18 +527,17 @@ public final class HttpProxy {
   }
 
   /**
-   * The client for a request to {@code host} of {@code cluster}: over Istio's mutual TLS when the
-   * cluster's TLS covers the host and this proxy has a certificate source, else {@link
-   * #client(boolean, int)}.
+   * The client for a request to {@code host} of {@code cluster}: TLS with the user's certificates
+   * when the cluster originates it, over Istio's mutual TLS when the cluster's TLS covers the host
+   * and this proxy has a certificate source, else {@link #client(boolean, int)}. Clusters with the
+   * same TLS settings share clients.
    */
   HttpClient client(boolean h2, ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
     int idle = cluster.connections().idleTimeoutSeconds();
     ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
-    if (upstreamTls != null && upstreamTls.origination() != null) {
-      return originating(h2, idle, upstreamTls.origination());
-    }
+    Origination origination = upstreamTls == null ? null : upstreamTls.origination();
     MeshTls tls = mtls;
-    if (tls == null || !cluster.tlsTo(host)) {
+    if (origination == null && (tls == null || !cluster.tlsTo(host))) {
       return client(h2, idle);
     }
     // The common case (no idle timeout) looks up a key computed once per config.
@@ -559,32 +557,19 @@ public final class HttpProxy {
           HttpClientOptions o =
               h2
                   ? http2Options()
-                  : http2Options()
-                      .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-                      .setMaxPoolSize(HTTP1_POOL)
-                      .setHttp2MaxPoolSize(MESH_H2_CONNECTIONS);
+                  : origination != null
+                      ? http1Options()
+                      : http2Options()
+                          .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+                          .setMaxPoolSize(HTTP1_POOL)
+                          .setHttp2MaxPoolSize(MESH_H2_CONNECTIONS);
           if (idle > 0) {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
           }
-          return vertx.createHttpClient(tls.client(o, upstreamTls.identities()));
-        });
-  }
-
-  /** The client of a cluster that originates TLS with the user's certificates. */
-  private HttpClient originating(boolean h2, int idle, Origination origination) {
-    String key = (h2 ? "h2|" : "h1|") + idle + "|" + origination.key();
-    HttpClient c = originClients.get(key);
-    if (c != null) {
-      return c;
-    }
-    return originClients.computeIfAbsent(
-        key,
-        k -> {
-          HttpClientOptions o = h2 ? http2Options() : http1Options();
-          if (idle > 0) {
-            o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
-          }
-          return vertx.createHttpClient(origination.client(o));
+          return vertx.createHttpClient(
+              origination != null
+                  ? origination.client(o)
+                  : tls.client(o, upstreamTls.identities()));
         });
   }
 
@@ -823,39 +808,36 @@ public final class HttpProxy {
   private io.vertx.core.Future<io.vertx.core.net.NetSocket> connect(
       ProxyConfig.ClusterRuntime cluster, UpstreamHost host, String authority) {
     NetClient client = netClient(cluster, host);
-    if (cluster != null && cluster.tls() != null && cluster.tls().origination() != null) {
-      String name = cluster.tls().origination().serverName(authority);
-      if (!name.isEmpty()) {
-        return client.connect(
+    Origination origination =
+        cluster == null || cluster.tls() == null ? null : cluster.tls().origination();
+    String name = origination == null ? "" : origination.serverName(authority);
+    return name.isEmpty()
+        ? client.connect(host.port(), host.address())
+        : client.connect(
             io.vertx.core.net.SocketAddress.inetSocketAddress(host.port(), host.address()), name);
-      }
-    }
-    return client.connect(host.port(), host.address());
   }
 
   /**
    * The TCP client for a tunnel to {@code host} of {@code cluster} (null for a tunnel back into
-   * this listener or out of the mesh): Istio's mutual TLS when the cluster's TLS covers the host,
-   * one client per set of identities, as {@link #client(boolean, ProxyConfig.ClusterRuntime,
-   * UpstreamHost)}.
+   * this listener or out of the mesh): TLS origination or Istio's mutual TLS as for {@link
+   * #client(boolean, ProxyConfig.ClusterRuntime, UpstreamHost)}, one client per TLS settings.
    */
   private NetClient netClient(ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
-    if (cluster != null && cluster.tls() != null && cluster.tls().origination() != null) {
-      Origination origination = cluster.tls().origination();
-      return tlsTcpClients.computeIfAbsent(
-          "origin|" + origination.key(),
-          k -> vertx.createNetClient(origination.client(new io.vertx.core.net.NetClientOptions())));
-    }
+    ProxyConfig.UpstreamTls upstreamTls = cluster == null ? null : cluster.tls();
+    Origination origination = upstreamTls == null ? null : upstreamTls.origination();
     MeshTls tls = mtls;
-    if (tls == null || cluster == null || !cluster.tlsTo(host)) {
+    if (origination == null && (tls == null || cluster == null || !cluster.tlsTo(host))) {
       return tcp;
     }
-    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
     return tlsTcpClients.computeIfAbsent(
         upstreamTls.clientKey(),
-        k ->
-            vertx.createNetClient(
-                tls.client(new io.vertx.core.net.NetClientOptions(), upstreamTls.identities())));
+        k -> {
+          var o = new io.vertx.core.net.NetClientOptions();
+          return vertx.createNetClient(
+              origination != null
+                  ? origination.client(o)
+                  : tls.client(o, upstreamTls.identities()));
+        });
   }
 
   /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
