@@ -4,11 +4,6 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetEncoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,23 +16,23 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Writes access log lines to one file from a thread of its own. An event loop renders its lines
  * straight into a buffer of its own (an uncontended lock, no queue node or string per line); every
- * few milliseconds the writer thread swaps each buffer for an empty one and writes what it took. A
- * line is out within about {@link #FLUSH_MILLIS} ms; lines of one thread stay in order. Past {@link
- * #MAX_PENDING_CHARS} waiting in a buffer (a file that cannot keep up) lines are dropped and
- * counted rather than letting memory grow. One writer per path, shared by every listener and config
- * of the process.
+ * few milliseconds the writer thread swaps each buffer for an empty one and writes its bytes as
+ * they are (lines are rendered as bytes, so there is nothing to encode). A line is out within about
+ * {@link #FLUSH_MILLIS} ms; lines of one thread stay in order. Past {@link #MAX_PENDING_BYTES}
+ * waiting in a buffer (a file that cannot keep up) lines are dropped and counted rather than
+ * letting memory grow. One writer per path, shared by every listener and config of the process.
  */
 public final class AccessLogWriter {
 
   static final long FLUSH_MILLIS = 5;
-  static final int MAX_PENDING_CHARS = 8 << 20;
+  static final int MAX_PENDING_BYTES = 8 << 20;
 
   private static final Map<String, AccessLogWriter> WRITERS = new ConcurrentHashMap<>();
 
   /** One thread's pending lines. */
   private static final class Pending {
     final ReentrantLock lock = new ReentrantLock();
-    StringBuilder lines = new StringBuilder(16 * 1024);
+    LineBuffer lines = new LineBuffer(16 * 1024);
   }
 
   private final List<Pending> all = new CopyOnWriteArrayList<>();
@@ -50,12 +45,6 @@ public final class AccessLogWriter {
           });
   private final AtomicLong dropped = new AtomicLong();
   private final OutputStream out;
-
-  // The writer thread's own buffers, reused: writing makes no garbage (a string and a byte array
-  // per flush would be tens of megabytes a second under load, for the proxy's garbage collector).
-  private char[] chars = new char[16 * 1024];
-  private final ByteBuffer bytes = ByteBuffer.allocate(64 * 1024);
-  private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder();
 
   private AccessLogWriter(String path) {
     this.out = open(path);
@@ -90,7 +79,7 @@ public final class AccessLogWriter {
     Pending p = mine.get();
     p.lock.lock();
     try {
-      if (p.lines.length() > MAX_PENDING_CHARS) {
+      if (p.lines.length() > MAX_PENDING_BYTES) {
         dropped.incrementAndGet();
         return;
       }
@@ -105,40 +94,13 @@ public final class AccessLogWriter {
     return dropped.get();
   }
 
-  /** Writes the lines as UTF-8 through the reused buffers. */
-  private void writeOut(StringBuilder lines) throws IOException {
-    int n = lines.length();
-    if (chars.length < n) {
-      chars = new char[Math.max(n, chars.length * 2)];
-    }
-    lines.getChars(0, n, chars, 0);
-    CharBuffer in = CharBuffer.wrap(chars, 0, n);
-    utf8.reset();
-    while (true) {
-      CoderResult r = utf8.encode(in, bytes, true);
-      if (r.isUnderflow()) {
-        r = utf8.flush(bytes);
-      }
-      out.write(bytes.array(), 0, bytes.position());
-      bytes.clear();
-      if (r.isUnderflow()) {
-        return;
-      }
-      if (r.isError()) {
-        // A lone surrogate: not UTF-8; the rest of this batch is dropped, counted.
-        dropped.incrementAndGet();
-        return;
-      }
-    }
-  }
-
   private void run() {
-    StringBuilder spare = new StringBuilder(16 * 1024);
+    LineBuffer spare = new LineBuffer(16 * 1024);
     while (true) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS));
       boolean wrote = false;
       for (Pending p : all) {
-        StringBuilder taken;
+        LineBuffer taken;
         p.lock.lock();
         try {
           if (p.lines.length() == 0) {
@@ -150,17 +112,17 @@ public final class AccessLogWriter {
           p.lock.unlock();
         }
         try {
-          writeOut(taken);
+          taken.writeTo(out);
           wrote = true;
         } catch (IOException e) {
           // The file went away (a closed stdout): these lines are lost, the proxy goes on.
           dropped.incrementAndGet();
         }
-        taken.setLength(0);
-        if (taken.capacity() > MAX_PENDING_CHARS) {
+        taken.clear();
+        if (taken.capacity() > MAX_PENDING_BYTES) {
           // Grown by a stall: give the memory back. Below that, a buffer keeps its size, so that
           // the event loop does not grow (copy) it again every few milliseconds.
-          taken = new StringBuilder(16 * 1024);
+          taken = new LineBuffer(16 * 1024);
         }
         spare = taken;
       }

@@ -536,15 +536,7 @@ class ObservabilityTest {
   }
 
   /** Istio's default text format, as pilot sends it. */
-  private static final String ISTIO_TEXT =
-      "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" "
-          + "%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% "
-          + "%CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" "
-          + "%BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "
-          + "\"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" "
-          + "\"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER_RAW% "
-          + "%UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% "
-          + "%REQUESTED_SERVER_NAME% %ROUTE_NAME%\n";
+  private static final String ISTIO_TEXT = io.qmesh.proxy.telemetry.AccessLogTest.ISTIO_TEXT;
 
   @Test
   void aFormatWithAnUnknownOperatorIsRefusedNamingIt() {
