@@ -159,6 +159,10 @@ cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done; echo $((t * 1000 / $(getconf CLK_TCK)))
 }
+# Seconds the JIT of the first pid has spent compiling, if it is a JVM (0 otherwise).
+jit_seconds() { [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk 'NR == 2 {print $4; f = 1} END {if (!f) print 0}' || echo 0; }
+# Methods the JIT has compiled in the first pid, if it is a JVM (0 otherwise).
+compiled() { [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk 'NR == 2 {print $1; f = 1} END {if (!f) print 0}' || echo 0; }
 rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }
 
 printf '\n%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "path" "req/s" "p50" "p99" \
@@ -167,20 +171,29 @@ run() { # label url host-header h2-url pids...
   local label=$1 url=$2 host=$3 h2url=$4; shift 4
   [[ -n "$ONLY" && "$label" != *"$ONLY"* ]] && return 0
   local hdr=(); [ -n "$host" ] && hdr=(-H "Host: $host")
-  # Warm-up: 5 s runs until the throughput stops rising by more than 5% (the JIT of a JVM proxy
-  # takes long when its compiler shares the one core with the event loop), at most
-  # QMESH_BENCH_WARMUP seconds (default 60).
-  local warm=0 prev=0 now
+  # Warm-up: 5 s runs until the throughput stops rising by more than 5% and, for a JVM proxy, its
+  # JIT is quiet (at most QMESH_BENCH_JIT_QUIET methods compiled in the last 5 s, default 20): a
+  # JVM proxy's compiler shares the one core with the event loop, and after a config change that
+  # takes new branches (the telemetry runs below) it recompiles for tens of seconds, which would be
+  # measured as the change's cost. At most QMESH_BENCH_WARMUP seconds (default 60); the slices
+  # (req/s, methods compiled) are in $WORK/warmup.
+  local warm=0 prev=0 now jit0 jit1 quiet
+  jit1=$(compiled "$@")
   while :; do
     now=$(taskset -c 1 wrk -t1 -c50 -d5s "${hdr[@]}" "$url" | awk '/Requests\/sec/ {printf "%d", $2}')
     warm=$((warm + 5))
-    awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
+    jit0=$jit1; jit1=$(compiled "$@")
+    echo "${CYCLE:-0}|$label|$warm s|$now req/s|$((jit1 - jit0)) compiled" >> "$WORK/warmup"
+    quiet=$(( jit1 - jit0 <= ${QMESH_BENCH_JIT_QUIET:-20} ))
+    [ "$quiet" = 1 ] && awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
     [ "$warm" -ge "${QMESH_BENCH_WARMUP:-60}" ] && break
     prev=$now
   done
   local c0; c0=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
+  local j0; j0=$(jit_seconds "$@")
   local out; out=$(taskset -c 1 wrk -t1 -c50 -d"${SECS}"s --latency "${hdr[@]}" "$url")
   local c1; c1=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
+  echo "${CYCLE:-0}|$label|measured|$(awk -v a="$j0" -v b="$(jit_seconds "$@")" 'BEGIN {printf "%.2f", b - a}') s compiling" >> "$WORK/warmup"
   local reqs; reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
   local p50; p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -262,19 +275,32 @@ EOF
 }
 # QMESH_BENCH_TEL_CYCLES: how many apply/delete cycles (default 4; runs vary, so the overhead is
 # the mean over the cycles after the first, which warms the telemetry's code up);
-# QMESH_BENCH_TEL_JFR=file: record the client sidecar's +tel and again runs (JFR profiles).
+# QMESH_BENCH_TEL_JFR=file: record the client sidecar's +tel and again runs (JFR profiles);
+# QMESH_BENCH_TEL_PROFILER=libasyncProfiler.so: profile them with async-profiler instead (CPU,
+# collapsed stacks in $WORK/tel-<cycle>.txt and $WORK/tel-<cycle>-off.txt).
+profile() { # start|stop file
+  if [ -n "${QMESH_BENCH_TEL_JFR:-}" ]; then
+    if [ "$1" = start ]; then jcmd "$CLIENT_PID" JFR.start name=tel settings=profile >/dev/null
+    else jcmd "$CLIENT_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$2.jfr" >/dev/null; fi
+  elif [ -n "${QMESH_BENCH_TEL_PROFILER:-}" ]; then
+    # jcmd cuts an unquoted argument at its first comma: the agent's options go quoted.
+    if [ "$1" = start ]; then jcmd "$CLIENT_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" '"start,event=cpu,interval=1ms"' >/dev/null
+    else jcmd "$CLIENT_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"stop,file=$WORK/tel-$2.txt,collapsed\"" >/dev/null; fi
+  fi
+}
 if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]]; then
   for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-4}; cycle++)); do
     export CYCLE=$cycle
     telemetry apply
-    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.start name=tel settings=profile >/dev/null
+    profile start
     ONLY="" run "1 hop +tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
-    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$cycle.jfr" >/dev/null
+    profile stop "$cycle"
     telemetry delete
-    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.start name=off settings=profile >/dev/null
+    profile start
     ONLY="" run "1 hop again" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
-    [ -n "${QMESH_BENCH_TEL_JFR:-}" ] && jcmd "$CLIENT_PID" JFR.stop name=off filename="${QMESH_BENCH_TEL_JFR%.jfr}-$cycle-off.jfr" >/dev/null
+    profile stop "$cycle-off"
   done
+  [ -n "${QMESH_BENCH_TEL_PROFILER:-}" ] && echo "profiles: $WORK/tel-*.txt"
   awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t += $3; tc += $4; n++}
     $1 > 1 && $2 == "1 hop again" {a += $3; ac += $4; m++}
     END { if (n && m) printf "telemetry overhead (mean of cycles 2-%d): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n + 1, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"

@@ -19,7 +19,9 @@ import java.util.function.Predicate;
  * endpoint change) with pilot's CPU per push, and pilot's heap after a full GC and its RSS.
  *
  * <p>Usage: {@code PilotPushBench <pilot quarkus-run.jar> [services] [endpoints] [proxies]}; {@code
- * -Dbench.rounds=N} (default 7), {@code -Dbench.jfr=<file>} records pilot with JFR.
+ * -Dbench.rounds=N} (default 7) after {@code -Dbench.warmup=N} (default 3), {@code
+ * -Dbench.jfr=<file>} records pilot with JFR, {@code -Dbench.pilotJvm="..."} adds pilot JVM
+ * options.
  */
 public final class PilotPushBench {
 
@@ -132,8 +134,16 @@ public final class PilotPushBench {
   }
 
   /**
-   * Applies {@code rounds} changes one after another and reports the median and worst time from the
-   * apply to the last proxy holding the change, and pilot's CPU per push.
+   * Rounds of each change run first and reported apart: a fresh pilot's first pushes of a kind run
+   * in the interpreter and under C2 compilation, which a pilot that has been up for minutes does
+   * not ({@code -Dbench.warmup=N}, default 3).
+   */
+  private static final int WARMUP = Integer.getInteger("bench.warmup", 3);
+
+  /**
+   * Applies {@code rounds} changes one after another (after {@link #WARMUP} rounds not counted) and
+   * reports the median and worst time from the apply to the last proxy holding the change, and
+   * pilot's CPU per push.
    */
   private static void measure(
       PilotProcess pilot,
@@ -144,8 +154,9 @@ public final class PilotPushBench {
       IntFunction<String> change)
       throws Exception {
     List<Long> times = new ArrayList<>();
+    List<Long> cold = new ArrayList<>();
     double cpu = 0;
-    for (int r = 0; r < rounds; r++) {
+    for (int r = 0; r < WARMUP + rounds; r++) {
       Map<FakeProxy, String> before = new HashMap<>();
       fleet.forEach(p -> before.put(p, p.seen.get(type).version()));
       double cpu0 = pilot.cpuSeconds();
@@ -156,30 +167,43 @@ public final class PilotPushBench {
       }
       awaitAll(fleet, p -> !p.seen.get(type).version().equals(before.get(p)), 600);
       long last = fleet.stream().mapToLong(p -> p.seen.get(type).nanos()).max().orElseThrow();
-      times.add(Math.round((last - start) / 1e6));
-      cpu += pilot.cpuSeconds() - cpu0;
+      long ms = Math.round((last - start) / 1e6);
+      if (r < WARMUP) {
+        cold.add(ms);
+      } else {
+        times.add(ms);
+        cpu += pilot.cpuSeconds() - cpu0;
+      }
       Thread.sleep(300);
     }
     List<Long> sorted = times.stream().sorted().toList();
     System.out.printf(
-        "%s, apply to last of %d proxies: median %d ms, worst %d ms; pilot CPU %.0f ms per push (rounds: %s)%n",
+        "%s, apply to last of %d proxies: median %d ms, worst %d ms; pilot CPU %.0f ms per push (rounds: %s; first %d, not counted: %s)%n",
         what,
         fleet.size(),
         sorted.get(sorted.size() / 2),
         sorted.get(sorted.size() - 1),
         cpu * 1000 / rounds,
-        times);
+        times,
+        WARMUP,
+        cold);
   }
 
-  /** Pilot's JVM options; {@code -Dbench.jfr=<file>} adds a flight recording for profiling. */
+  /**
+   * Pilot's JVM options; {@code -Dbench.jfr=<file>} adds a flight recording for profiling, {@code
+   * -Dbench.pilotJvm="..."} any other options (space-separated, e.g. a profiler's agent).
+   */
   private static String[] jvmArgs() {
+    List<String> args = new ArrayList<>(List.of("-XX:+UseParallelGC"));
     String jfr = System.getProperty("bench.jfr");
-    return jfr == null
-        ? new String[] {"-XX:+UseParallelGC"}
-        : new String[] {
-          "-XX:+UseParallelGC",
-          "-XX:StartFlightRecording=dumponexit=true,filename=" + jfr + ",settings=profile"
-        };
+    if (jfr != null) {
+      args.add("-XX:StartFlightRecording=dumponexit=true,filename=" + jfr + ",settings=profile");
+    }
+    String extra = System.getProperty("bench.pilotJvm", "").trim();
+    if (!extra.isEmpty()) {
+      args.addAll(List.of(extra.split("\\s+")));
+    }
+    return args.toArray(String[]::new);
   }
 
   private static String registry(int services, int endpoints) {
