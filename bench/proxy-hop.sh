@@ -131,6 +131,10 @@ spec:
   selector: {app: meshed}
   ports: [{name: http, port: 9080}]
 EOF
+# Where a sidecar's output (its log, and its access log lines: Istio's /dev/stdout) goes;
+# QMESH_BENCH_CLIENT_LOG moves the client sidecar's elsewhere (/dev/null: the lines are still
+# rendered and written, but nothing reaches a file system).
+log_of() { if [ "$1" = client ] && [ -n "${QMESH_BENCH_CLIENT_LOG:-}" ]; then echo "$QMESH_BENCH_CLIENT_LOG"; else echo "$WORK/$1.log"; fi; }
 sidecar() { # name admin outbound inbound labels [extra JVM options...]
   # Its identity (service account = name), as `qmesh up` gives each proxy.
   QMESH_STATE_DIR="$WORK/pilot" java -jar cli/target/qmesh-cli.jar create-token "$1" \
@@ -143,7 +147,7 @@ sidecar() { # name admin outbound inbound labels [extra JVM options...]
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
     QMESH_SIDECAR_MERGED_PROMETHEUS_PORT=$(($2 + 3)) QMESH_SIDECAR_PROMETHEUS_PORT=$(($2 + 4)) \
     taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
-    > "$WORK/$1.log" 2>&1 &
+    > "$(log_of "$1")" 2>&1 &
 }
 sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)
 sidecar client $CLIENT_ADMIN $CLIENT_OUT "" app=client "${CLIENT_OPTS[@]}"; CLIENT_PID=$!; PIDS+=($CLIENT_PID)
