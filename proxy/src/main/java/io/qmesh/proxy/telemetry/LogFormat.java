@@ -54,10 +54,6 @@ final class LogFormat {
       return new Part(Op.LITERAL, text, text.getBytes(StandardCharsets.UTF_8), null, -1);
     }
 
-    static Part of(Op op) {
-      return new Part(op, null, null, null, -1);
-    }
-
     /** The value for the JSON format: a String, a Long, or null for Envoy's {@code -}. */
     Object value(AccessLog.Entry e) {
       Object v =
