@@ -163,10 +163,12 @@ cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done; echo $((t * 1000 / $(getconf CLK_TCK)))
 }
-# Seconds the JIT of the first pid has spent compiling, if it is a JVM (0 otherwise).
-jit_seconds() { [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk 'NR == 2 {print $4; f = 1} END {if (!f) print 0}' || echo 0; }
-# Methods the JIT has compiled in the first pid, if it is a JVM (0 otherwise).
-compiled() { [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk 'NR == 2 {print $1; f = 1} END {if (!f) print 0}' || echo 0; }
+# A column of `jstat -compiler` for the first pid, if it is a JVM (0 otherwise): 1, the methods
+# compiled; 4, the seconds spent compiling.
+jit_stat() { local col=$1; shift
+  [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk -v c="$col" 'NR == 2 {print $c; f = 1} END {if (!f) print 0}' || echo 0; }
+compiled() { jit_stat 1 "$@"; }
+jit_seconds() { jit_stat 4 "$@"; }
 rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }
 
 printf '\n%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "path" "req/s" "p50" "p99" \
