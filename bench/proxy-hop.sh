@@ -46,9 +46,13 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010 PILOT_CA=18013
 CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
-# The sidecars' JVM; QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh
-# path crosses), e.g. -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
-JAVA_OPTS=(-XX:+UseSerialGC -Xms32m -Xmx128m)
+# The sidecars' JVM, C2 and a serial GC, with the memory settings `qmesh up` gives its JVMs (see
+# Launches in cli/): a small heap that grows on demand and gives memory back, glibc's malloc held to
+# two arenas and trimmed every 5 s (the C2 compiler's freed arenas were 40 MB of a sidecar's RSS).
+# QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh path crosses), e.g.
+# -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
+JAVA_OPTS=(-XX:+UseSerialGC -Xms16m -Xmx128m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30
+  -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000)
 CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
 # Istio's metrics are always on. Tracing and access logs are off for the main runs; the last two
@@ -146,7 +150,7 @@ sidecar() { # name admin outbound inbound labels [extra JVM options...]
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
     QMESH_SIDECAR_MERGED_PROMETHEUS_PORT=$(($2 + 3)) QMESH_SIDECAR_PROMETHEUS_PORT=$(($2 + 4)) \
-    taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
+    MALLOC_ARENA_MAX=2 taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
     > "$(log_of "$1")" 2>&1 &
 }
 sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)

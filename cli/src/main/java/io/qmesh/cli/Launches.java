@@ -1,8 +1,10 @@
 package io.qmesh.cli;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import io.qmesh.ca.BootstrapTokens;
 import io.qmesh.ca.SecureFiles;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +29,34 @@ final class Launches {
    */
   private static final String JAVA_OPTS =
       "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -Xms8m -XX:MinHeapFreeRatio=10"
-          + " -XX:MaxHeapFreeRatio=30 -XX:ReservedCodeCacheSize=32m";
+          + " -XX:MaxHeapFreeRatio=30 -XX:ReservedCodeCacheSize=32m"
+          + (trimsNativeHeap()
+              ? " -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
+              : "");
+
+  /**
+   * The C library's side of a JVM's memory: glibc gives each thread that allocates an arena of its
+   * own and keeps what the JIT compilers free. Two arenas, and (where the JVM can) a trim of the
+   * native heap every 5 s, took a sidecar under load from 225 MB of RSS to about 190 MB in the data
+   * plane's benchmark. Set for every JVM this starts, unless the caller's environment sets it.
+   */
+  static final Map<String, String> JVM_ENV =
+      Map.of("MALLOC_ARENA_MAX", System.getenv().getOrDefault("MALLOC_ARENA_MAX", "2"));
+
+  /**
+   * Whether this JVM (the one the children run on: {@link #java}) has {@code
+   * TrimNativeHeapInterval}: JDK 25 and recent 17 updates (17.0.15 here) do; a JVM that does not
+   * know an option refuses to start.
+   */
+  static boolean trimsNativeHeap() {
+    try {
+      ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+          .getVMOption("TrimNativeHeapInterval");
+      return true;
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
 
   /**
    * How long a workload credential lets its proxy renew its certificate: a laptop mesh's lifetime
@@ -80,6 +109,7 @@ final class Launches {
     env.put("PILOT_CA_PORT", String.valueOf(Ports.PILOT_CA));
     env.put("QMESH_PILOT_XDS_HOST", "127.0.0.1");
     env.put("QMESH_STATE_DIR", home.state().toString());
+    env.putAll(JVM_ENV);
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("xds", Ports.PILOT_XDS);
     ports.put("ca", Ports.PILOT_CA);
@@ -115,6 +145,7 @@ final class Launches {
     int prometheus = Ports.block(block) + Ports.PROXY_STATS;
     env.put("QMESH_GATEWAY_MERGED_PROMETHEUS_PORT", String.valueOf(merged));
     env.put("QMESH_GATEWAY_PROMETHEUS_PORT", String.valueOf(prometheus));
+    env.putAll(JVM_ENV);
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
     ports.put("health", health);
@@ -161,6 +192,7 @@ final class Launches {
     int prometheus = base + Ports.PROXY_STATS;
     env.put("QMESH_SIDECAR_MERGED_PROMETHEUS_PORT", String.valueOf(merged));
     env.put("QMESH_SIDECAR_PROMETHEUS_PORT", String.valueOf(prometheus));
+    env.putAll(JVM_ENV);
     Map<String, Integer> ports = new LinkedHashMap<>();
     ports.put("admin", admin);
     ports.put("outbound", outbound);
@@ -248,7 +280,8 @@ final class Launches {
 
   /** A Bookinfo app, from its packaged jar, listening privately on the workload's app port. */
   Launch bookinfoApp(Workload w, Map<String, String> appEnv) {
-    Map<String, String> env = new HashMap<>(appEnv);
+    Map<String, String> env = new HashMap<>(JVM_ENV);
+    env.putAll(appEnv);
     env.put("QUARKUS_HTTP_PORT", String.valueOf(w.appPort()));
     env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
     return app(
