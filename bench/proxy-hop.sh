@@ -46,6 +46,7 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 BACKEND=18000 NGINX_PROXY=18001 HAPROXY_PORT=18002 PILOT_HTTP=18014 PILOT_XDS=18010 PILOT_CA=18013
 CLIENT_ADMIN=18100 CLIENT_OUT=18101 SERVER_ADMIN=18110 SERVER_OUT=18111 SERVER_IN=18116
+TEL_ADMIN=18120 TEL_OUT=18121
 # The sidecars' JVM, C2 and a serial GC, with the memory settings `qmesh up` gives its JVMs (see
 # Launches in cli/): a small heap that grows on demand and gives memory back, glibc's malloc held to
 # two arenas and trimmed every 5 s (the C2 compiler's freed arenas were 40 MB of a sidecar's RSS).
@@ -55,10 +56,10 @@ JAVA_OPTS=(-XX:+UseSerialGC -Xms16m -Xmx128m -XX:MinHeapFreeRatio=10 -XX:MaxHeap
   -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000)
 CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
-# Istio's metrics are always on. Tracing and access logs are off for the main runs; the last two
-# runs of the one hop apply a mesh-wide Telemetry (Istio's default 1% trace sampling, spans to a
-# Zipkin API on the backend's nginx that accepts them; every request access-logged by the sidecar
-# to its log file), then delete it again: the cost of the telemetry in the same session.
+# Istio's metrics are always on. Tracing and access logs are off for the main runs; the last runs
+# compare the one hop through a second client sidecar that a Telemetry selects (Istio's default 1%
+# trace sampling, spans to a Zipkin API on the backend's nginx that accepts them; every request
+# access-logged by the sidecar to its log file) with the first: the cost of the telemetry.
 ZIPKIN_SINK=18004
 
 echo "== backend (nginx on core 1) and peers"
@@ -138,7 +139,7 @@ EOF
 # Where a sidecar's output (its log, and its access log lines: Istio's /dev/stdout) goes;
 # QMESH_BENCH_CLIENT_LOG moves the client sidecar's elsewhere (/dev/null: the lines are still
 # rendered and written, but nothing reaches a file system).
-log_of() { if [ "$1" = client ] && [ -n "${QMESH_BENCH_CLIENT_LOG:-}" ]; then echo "$QMESH_BENCH_CLIENT_LOG"; else echo "$WORK/$1.log"; fi; }
+log_of() { if [[ "$1" == client* ]] && [ -n "${QMESH_BENCH_CLIENT_LOG:-}" ]; then echo "$QMESH_BENCH_CLIENT_LOG"; else echo "$WORK/$1.log"; fi; }
 sidecar() { # name admin outbound inbound labels [extra JVM options...]
   # Its identity (service account = name), as `qmesh up` gives each proxy.
   QMESH_STATE_DIR="$WORK/pilot" java -jar cli/target/qmesh-cli.jar create-token "$1" \
@@ -155,11 +156,20 @@ sidecar() { # name admin outbound inbound labels [extra JVM options...]
 }
 sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)
 sidecar client $CLIENT_ADMIN $CLIENT_OUT "" app=client "${CLIENT_OPTS[@]}"; CLIENT_PID=$!; PIDS+=($CLIENT_PID)
-for a in $CLIENT_ADMIN $SERVER_ADMIN; do
+ADMINS=($CLIENT_ADMIN $SERVER_ADMIN)
+# The telemetry runs (the last ones): a second client sidecar, the same build and JVM options,
+# whose workload a Telemetry selects (below).
+TEL_RUNS=$([[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && echo 1 || echo 0)
+if [ "$TEL_RUNS" = 1 ]; then
+  sidecar client-tel $TEL_ADMIN $TEL_OUT "" app=client-tel "${CLIENT_OPTS[@]}"; TEL_PID=$!; PIDS+=($TEL_PID)
+  ADMINS+=($TEL_ADMIN)
+fi
+for a in "${ADMINS[@]}"; do
   until curl -sf "http://127.0.0.1:$a/ready" >/dev/null; do sleep 0.3; done
 done
 until curl -sf -H "host: meshed:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null \
   && curl -sf -H "host: direct:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null; do sleep 0.3; done
+[ "$TEL_RUNS" = 1 ] && until curl -sf -H "host: direct:9080" "http://127.0.0.1:$TEL_OUT/" >/dev/null; do sleep 0.3; done
 
 with_children() { for p in "$@"; do echo "$p"; pgrep -P "$p" || true; done; }
 cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
@@ -182,27 +192,34 @@ run() { # label url host-header h2-url pids...
   [[ -n "$ONLY" && "$label" != *"$ONLY"* ]] && return 0
   local hdr=(); [ -n "$host" ] && hdr=(-H "Host: $host")
   # Warm-up: 5 s runs until the throughput stops rising by more than 5% and, for a JVM proxy, its
-  # JIT is quiet (at most QMESH_BENCH_JIT_QUIET methods compiled in the last 5 s, default 20): a
-  # JVM proxy's compiler shares the one core with the event loop, and after a config change that
-  # takes new branches (the telemetry runs below) it recompiles for tens of seconds, which would be
-  # measured as the change's cost. At most QMESH_BENCH_WARMUP seconds (default 60); the slices
-  # (req/s, methods compiled) are in $WORK/warmup.
-  local warm=0 prev=0 now jit0 jit1 quiet
-  jit1=$(compiled "$@")
+  # JIT is quiet (at most QMESH_BENCH_JIT_QUIET seconds spent compiling in the last 5 s, default
+  # 0.05, 1% of the slice; a count of methods was not enough, a few large C2 compilations took a
+  # second): a JVM proxy's compiler shares the one core with the event loop, and after a config
+  # change that takes new branches (the telemetry runs below) it recompiles for tens of seconds,
+  # which would be measured as the change's cost. At most QMESH_BENCH_WARMUP seconds (default 60);
+  # the slices (req/s, methods compiled, compile seconds) are in $WORK/warmup.
+  local warm=0 prev=0 now jit0 jit1 s0 s1
+  jit1=$(compiled "$@"); s1=$(jit_seconds "$@")
   while :; do
     now=$(taskset -c 1 wrk -t1 -c50 -d5s "${hdr[@]}" "$url" | awk '/Requests\/sec/ {printf "%d", $2}')
     warm=$((warm + 5))
-    jit0=$jit1; jit1=$(compiled "$@")
-    echo "${CYCLE:-0}|$label|$warm s|$now req/s|$((jit1 - jit0)) compiled" >> "$WORK/warmup"
-    quiet=$(( jit1 - jit0 <= ${QMESH_BENCH_JIT_QUIET:-20} ))
-    [ "$quiet" = 1 ] && awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
+    jit0=$jit1; jit1=$(compiled "$@"); s0=$s1; s1=$(jit_seconds "$@")
+    echo "${CYCLE:-0}|$label|$warm s|$now req/s|$((jit1 - jit0)) compiled|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
+    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' \
+      && awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
     [ "$warm" -ge "${QMESH_BENCH_WARMUP:-60}" ] && break
     prev=$now
   done
   local c0; c0=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
   local j0; j0=$(jit_seconds "$@")
+  local PROFILE_PID=${1:-}
+  [ -n "${PROFILE_AS:-}" ] && profile start
   local out; out=$(taskset -c 1 wrk -t1 -c50 -d"${SECS}"s --latency "${hdr[@]}" "$url")
   local c1; c1=$([ $# -gt 0 ] && cpu_ms "$@" || echo 0)
+  if [ -n "${PROFILE_AS:-}" ]; then
+    profile stop "$PROFILE_AS"
+    echo "$PROFILE_AS|$(echo "$out" | awk '/requests in/ {print $1}') requests" >> "$WORK/profiled"
+  fi
   echo "${CYCLE:-0}|$label|measured|$(awk -v a="$j0" -v b="$(jit_seconds "$@")" 'BEGIN {printf "%.2f", b - a}') s compiling" >> "$WORK/warmup"
   local reqs; reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
@@ -258,7 +275,13 @@ if [[ -z "$ONLY" || "pair" == *"$ONLY"* ]]; then
     END { if (n && m) printf "mutual TLS cost on the pair (mean of %d cycles): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
 fi
 
-# QMESH_BENCH_TEL=tracing|logs: measure one of the two alone.
+# The cost of tracing and access logs. A Telemetry (Istio's default 1% trace sampling, spans to a
+# Zipkin API on the backend's nginx that accepts them; every request access-logged, in Istio's
+# default format, to the sidecar's log) selects the second client sidecar, client-tel; the one hop
+# through it (+tel) and through the first client (-tel) alternate, each proxy warmed up on its own
+# steady config. (Applying and deleting the Telemetry on one proxy between runs, as this bench did
+# before, sends its JIT back to recompiling the whole request path each time, and that transition
+# was measured as the telemetry's cost.) QMESH_BENCH_TEL=tracing|logs measures one of the two alone.
 TEL_TRACING='  tracing:
   - providers: [{name: zipkin}]
     randomSamplingPercentage: 1.0'
@@ -270,53 +293,47 @@ case "${QMESH_BENCH_TEL:-}" in
   *) TEL_SPEC="$TEL_TRACING
 $TEL_LOGS" ;;
 esac
-telemetry_configured() { curl -sf "http://127.0.0.1:$CLIENT_ADMIN/config_dump" | grep -qE "envoy.tracers.zipkin|envoy.access_loggers.file"; }
-telemetry() { # apply|delete
-  local path=/apis/config; [ "$1" = delete ] && path=/apis/delete
-  curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP$path" >/dev/null <<EOF
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: mesh-default, namespace: istio-system}
-spec:
-$TEL_SPEC
-EOF
-  if [ "$1" = apply ]; then until telemetry_configured; do sleep 0.3; done
-  else while telemetry_configured; do sleep 0.3; done; fi
-}
-# QMESH_BENCH_TEL_CYCLES: how many apply/delete cycles (default 4; runs vary, so the overhead is
-# the mean over the cycles after the first, which warms the telemetry's code up);
-# QMESH_BENCH_TEL_JFR=file: record the client sidecar's +tel and again runs (JFR profiles);
-# QMESH_BENCH_TEL_PROFILER=libasyncProfiler.so: profile them with async-profiler instead (CPU,
-# collapsed stacks in $WORK/tel-<cycle>.txt and $WORK/tel-<cycle>-off.txt).
-profile() { # start|stop file
+telemetry_configured() { curl -sf "http://127.0.0.1:$1/config_dump" | grep -qE "envoy.tracers.zipkin|envoy.access_loggers.file"; }
+# QMESH_BENCH_TEL_CYCLES: how many +tel/-tel pairs (default 4; runs vary, so the overhead is the
+# mean over the cycles after the first); QMESH_BENCH_TEL_JFR=file: record each measurement (the
+# wrk run, not its warm-up) as a JFR profile; QMESH_BENCH_TEL_PROFILER=libasyncProfiler.so:
+# profile them with async-profiler instead (CPU, by thread, collapsed stacks in
+# $WORK/tel-<cycle>.txt and $WORK/tel-<cycle>-off.txt; each one's request count in
+# $WORK/profiled, for samples per request).
+profile() { # start|stop file (of the proxy PROFILE_PID)
   if [ -n "${QMESH_BENCH_TEL_JFR:-}" ]; then
-    if [ "$1" = start ]; then jcmd "$CLIENT_PID" JFR.start name=tel settings=profile >/dev/null
-    else jcmd "$CLIENT_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$2.jfr" >/dev/null; fi
+    if [ "$1" = start ]; then jcmd "$PROFILE_PID" JFR.start name=tel settings=profile >/dev/null
+    else jcmd "$PROFILE_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$2.jfr" >/dev/null; fi
   elif [ -n "${QMESH_BENCH_TEL_PROFILER:-}" ]; then
     # jcmd cuts an unquoted argument at its first comma: the agent's options go quoted.
-    if [ "$1" = start ]; then jcmd "$CLIENT_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" '"start,event=cpu,interval=1ms"' >/dev/null
-    else jcmd "$CLIENT_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"stop,file=$WORK/tel-$2.txt,collapsed\"" >/dev/null; fi
+    if [ "$1" = start ]; then jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" '"start,event=cpu,interval=1ms,threads"' >/dev/null
+    else jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"stop,file=$WORK/tel-$2.txt,collapsed\"" >/dev/null; fi
   fi
 }
-if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]]; then
+if [ "$TEL_RUNS" = 1 ]; then
+  curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP/apis/config" >/dev/null <<EOF
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: client-tel, namespace: default}
+spec:
+  selector:
+    matchLabels: {app: client-tel}
+$TEL_SPEC
+EOF
+  until telemetry_configured $TEL_ADMIN; do sleep 0.3; done
+  if telemetry_configured $CLIENT_ADMIN; then echo "the Telemetry reached the other client too"; exit 1; fi
   for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-4}; cycle++)); do
     export CYCLE=$cycle
-    telemetry apply
-    profile start
-    ONLY="" run "1 hop +tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
-    profile stop "$cycle"
-    telemetry delete
-    profile start
-    ONLY="" run "1 hop again" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
-    profile stop "$cycle-off"
+    PROFILE_AS=$cycle ONLY="" run "1 hop +tel" "http://127.0.0.1:$TEL_OUT/" "direct:9080" "http://127.0.0.1:$TEL_OUT/" "$TEL_PID"
+    PROFILE_AS=$cycle-off ONLY="" run "1 hop -tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
   done
-  [ -n "${QMESH_BENCH_TEL_PROFILER:-}" ] && echo "profiles: $WORK/tel-*.txt"
+  [ -n "${QMESH_BENCH_TEL_PROFILER:-}${QMESH_BENCH_TEL_JFR:-}" ] && echo "profiles: $WORK/tel-*, requests in each: $WORK/profiled"
   awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t += $3; tc += $4; n++}
-    $1 > 1 && $2 == "1 hop again" {a += $3; ac += $4; m++}
+    $1 > 1 && $2 == "1 hop -tel" {a += $3; ac += $4; m++}
     END { if (n && m) printf "telemetry overhead (mean of cycles 2-%d): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n + 1, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
 fi
 echo
 echo "p50/p99: wrk at full load (50 connections); @1k: hey at 1000 req/s (10 x 100); h2: h2load,"
 echo "10 connections x 10 streams over h2c; RSS after the runs; CPU: the proxy's user+system time."
-echo "+tel: with a mesh-wide Telemetry (1% of requests traced to Zipkin, every request access-logged"
-echo "to the sidecar's log); again: the same hop after the Telemetry is deleted."
+echo "+tel: through a client sidecar a Telemetry selects (1% of requests traced to Zipkin, every"
+echo "request access-logged to its log); -tel: through the other client sidecar, with metrics only."

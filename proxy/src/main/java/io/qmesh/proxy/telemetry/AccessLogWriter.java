@@ -15,16 +15,20 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Writes access log lines to one file from a thread of its own. An event loop renders its lines
- * straight into a buffer of its own (an uncontended lock, no queue node or string per line); every
- * few milliseconds the writer thread swaps each buffer for an empty one and writes its bytes as
- * they are (lines are rendered as bytes, so there is nothing to encode). A line is out within about
- * {@link #FLUSH_MILLIS} ms; lines of one thread stay in order. Past {@link #MAX_PENDING_BYTES}
- * waiting in a buffer (a file that cannot keep up) lines are dropped and counted rather than
- * letting memory grow. One writer per path, shared by every listener and config of the process.
+ * straight into a buffer of its own (an uncontended lock, no queue node or string per line); the
+ * writer thread swaps each buffer for an empty one and writes its bytes as they are (lines are
+ * rendered as bytes, so there is nothing to encode). As Envoy's file logger: a buffer is written
+ * once {@link #FLUSH_BYTES} wait in it (the event loop wakes the writer) or after the flush
+ * interval ({@link #FLUSH_MILLIS}, Envoy's {@code file_flush_interval_msec}), whichever comes
+ * first, so a busy proxy writes in 64 KiB pieces and an idle one is not woken at all. Lines of one
+ * thread stay in order. Past {@link #MAX_PENDING_BYTES} waiting in a buffer (a file that cannot
+ * keep up) lines are dropped and counted rather than letting memory grow. One writer per path,
+ * shared by every listener and config of the process.
  */
 public final class AccessLogWriter {
 
-  static final long FLUSH_MILLIS = 5;
+  static final long FLUSH_MILLIS = 1000;
+  static final int FLUSH_BYTES = 64 * 1024;
   static final int MAX_PENDING_BYTES = 8 << 20;
 
   private static final Map<String, AccessLogWriter> WRITERS = new ConcurrentHashMap<>();
@@ -32,7 +36,10 @@ public final class AccessLogWriter {
   /** One thread's pending lines. */
   private static final class Pending {
     final ReentrantLock lock = new ReentrantLock();
-    LineBuffer lines = new LineBuffer(16 * 1024);
+    LineBuffer lines = new LineBuffer(2 * FLUSH_BYTES);
+
+    /** Whether the writer was woken for these lines already (set and cleared under the lock). */
+    boolean woken;
   }
 
   private final List<Pending> all = new CopyOnWriteArrayList<>();
@@ -45,10 +52,18 @@ public final class AccessLogWriter {
           });
   private final AtomicLong dropped = new AtomicLong();
   private final OutputStream out;
+  private final long flushNanos;
+  private final Thread thread;
 
   private AccessLogWriter(String path) {
+    this(path, FLUSH_MILLIS);
+  }
+
+  /** A writer of its own (tests), with its flush interval. */
+  AccessLogWriter(String path, long flushMillis) {
     this.out = open(path);
-    Thread thread = new Thread(this::run, "access-log " + path);
+    this.flushNanos = TimeUnit.MILLISECONDS.toNanos(flushMillis);
+    thread = new Thread(this::run, "access-log " + path);
     thread.setDaemon(true);
     thread.start();
   }
@@ -84,6 +99,10 @@ public final class AccessLogWriter {
         return;
       }
       log.renderInto(entry, p.lines);
+      if (p.lines.length() >= FLUSH_BYTES && !p.woken) {
+        p.woken = true;
+        LockSupport.unpark(thread);
+      }
     } finally {
       p.lock.unlock();
     }
@@ -95,9 +114,11 @@ public final class AccessLogWriter {
   }
 
   private void run() {
-    LineBuffer spare = new LineBuffer(16 * 1024);
+    LineBuffer spare = new LineBuffer(2 * FLUSH_BYTES);
     while (true) {
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS));
+      // Until the interval is up or an event loop has a full buffer (unpark); either way every
+      // buffer with lines is written.
+      LockSupport.parkNanos(flushNanos);
       boolean wrote = false;
       for (Pending p : all) {
         LineBuffer taken;
@@ -108,6 +129,7 @@ public final class AccessLogWriter {
           }
           taken = p.lines;
           p.lines = spare;
+          p.woken = false;
         } finally {
           p.lock.unlock();
         }
@@ -122,7 +144,7 @@ public final class AccessLogWriter {
         if (taken.capacity() > MAX_PENDING_BYTES) {
           // Grown by a stall: give the memory back. Below that, a buffer keeps its size, so that
           // the event loop does not grow (copy) it again every few milliseconds.
-          taken = new LineBuffer(16 * 1024);
+          taken = new LineBuffer(2 * FLUSH_BYTES);
         }
         spare = taken;
       }

@@ -197,6 +197,28 @@ public class AccessLogTest {
     }
   }
 
+  @Test
+  void aBusyThreadsLinesAreWrittenAt64KiBWithoutWaitingForTheInterval() throws Exception {
+    AccessLog log = log("%REQ(USER-AGENT)%\n");
+    Path file = tmp.resolve("busy.log");
+    // An interval no test outlives: only the 64 KiB mark can get these lines out.
+    AccessLogWriter writer =
+        new AccessLogWriter(file.toString(), java.time.Duration.ofHours(1).toMillis());
+    String pad = "x".repeat(95);
+    int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
+    for (int i = 0; i < n; i++) {
+      writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> Files.exists(file) && Files.size(file) >= AccessLogWriter.FLUSH_BYTES);
+    var lines = Files.readAllLines(file);
+    assertThat(lines.size()).isBetween(AccessLogWriter.FLUSH_BYTES / 100, n);
+    for (int i = 0; i < lines.size(); i++) {
+      assertThat(lines.get(i)).isEqualTo(String.format("%04d", i) + pad);
+    }
+  }
+
   private static byte[] concat(byte[]... parts) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     for (byte[] p : parts) {
