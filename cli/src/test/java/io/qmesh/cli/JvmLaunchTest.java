@@ -44,7 +44,7 @@ class JvmLaunchTest {
             .isEqualTo(Launches.trimsNativeHeap());
       }
     }
-    // This JDK (the one the children run on) has the trim, as the CI's JDK 17 and 25 do.
+    // This JDK (the one the children run on) has the trim, as the CI's JDK 17 does.
     assertThat(Launches.trimsNativeHeap()).isTrue();
 
     Launch sidecar = jvms.get(1);

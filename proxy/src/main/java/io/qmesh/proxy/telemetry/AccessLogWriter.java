@@ -20,10 +20,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * rendered as bytes, so there is nothing to encode). As Envoy's file logger: a buffer is written
  * once {@link #FLUSH_BYTES} wait in it (the event loop wakes the writer) or after the flush
  * interval ({@link #FLUSH_MILLIS}, Envoy's {@code file_flush_interval_msec}), whichever comes
- * first, so a busy proxy writes in 64 KiB pieces and an idle one is not woken at all. Lines of one
- * thread stay in order. Past {@link #MAX_PENDING_BYTES} waiting in a buffer (a file that cannot
- * keep up) lines are dropped and counted rather than letting memory grow. One writer per path,
- * shared by every listener and config of the process.
+ * first, so a busy proxy writes in 64 KiB pieces and a quiet one once a second. Lines of one thread
+ * stay in order. Past {@link #MAX_PENDING_BYTES} waiting in a buffer (a file that cannot keep up)
+ * lines are dropped and counted rather than letting memory grow. One writer per path, shared by
+ * every listener and config of the process.
  */
 public final class AccessLogWriter {
 
