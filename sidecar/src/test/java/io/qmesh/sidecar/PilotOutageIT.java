@@ -95,9 +95,13 @@ class PilotOutageIT {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Sends requests one after another until stopped; counts outcomes by status (or error). */
+  /**
+   * Sends requests one after another until stopped; counts outcomes by the test's phase and the
+   * status (or error), so that a failure says when requests were lost.
+   */
   private static final class Load implements AutoCloseable {
     final Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+    volatile String phase = "routing flips";
     final AtomicBoolean running = new AtomicBoolean(true);
     final Thread thread =
         new Thread(
@@ -108,9 +112,9 @@ class PilotOutageIT {
                 String outcome;
                 try {
                   HttpResponse<String> r = call();
-                  outcome = r.statusCode() + " " + r.body().split(" ")[0];
+                  outcome = phase + ": " + r.statusCode() + " " + r.body().split(" ")[0];
                 } catch (Exception e) {
-                  outcome = e.getClass().getSimpleName();
+                  outcome = phase + ": " + e.getClass().getSimpleName();
                 }
                 outcomes.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
               }
@@ -164,10 +168,13 @@ class PilotOutageIT {
       }
       // Pilot goes away: the sidecars keep serving with what they have.
       mesh.stopPilot();
+      load.phase = "pilot down";
       int during = load.total();
       await().atMost(Duration.ofSeconds(10)).until(() -> load.total() > during + 100);
       // Pilot comes back (same store); the sidecars reconnect and follow new config again.
+      load.phase = "pilot restarting";
       mesh.restartPilot();
+      load.phase = "pilot back";
       mesh.apply(route("v1"));
       await()
           .atMost(Duration.ofSeconds(30))
@@ -179,7 +186,7 @@ class PilotOutageIT {
     }
     assertThat(outcomes.keySet())
         .as("every request answered by echo: %s", outcomes)
-        .allMatch(k -> k.startsWith("200 echo-"));
+        .allMatch(k -> k.contains(": 200 echo-"));
     assertThat(outcomes.values().stream().mapToInt(Integer::intValue).sum()).isGreaterThan(300);
   }
 }
