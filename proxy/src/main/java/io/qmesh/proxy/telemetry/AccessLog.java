@@ -189,7 +189,7 @@ public final class AccessLog {
       }
     }
     sb.append("}\n");
-    out.appendText(sb);
+    out.appendText(sb.toString());
   }
 
   private static void quote(StringBuilder sb, String s) {
