@@ -107,11 +107,52 @@ class CertificateRotationIT {
             .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", outbound)))
             .build();
     Pair p = new Pair(serverAdmin, clientAdmin, http, app);
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .ignoreExceptions()
-        .until(() -> send(p).get(10, TimeUnit.SECONDS) == 200);
+    // The first request through the new pair; a failure says what the pair last answered and what
+    // the client sidecar holds for the server's service.
+    String[] last = {"no answer yet"};
+    try {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                try {
+                  HttpResponse<String> r =
+                      http.send(request(p).build(), HttpResponse.BodyHandlers.ofString());
+                  last[0] = r.statusCode() + " " + r.body();
+                  return r.statusCode() == 200;
+                } catch (java.io.IOException e) {
+                  last[0] = e.toString();
+                  return false;
+                }
+              });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      String clusters;
+      try {
+        clusters = mesh.get(clientAdmin, "/clusters").body();
+      } catch (Exception x) {
+        clusters = x.toString();
+      }
+      throw new AssertionError(
+          "no 200 through the "
+              + app
+              + " pair in 60 s; last answer: "
+              + last[0]
+              + "\nthe client's clusters for "
+              + app
+              + ":\n"
+              + clusters
+                  .lines()
+                  .filter(l -> l.contains(app + ".default"))
+                  .collect(java.util.stream.Collectors.joining("\n")),
+          e);
+    }
     return p;
+  }
+
+  private static HttpRequest.Builder request(Pair p) {
+    return HttpRequest.newBuilder(URI.create("http://" + p.host() + ":9080/rotation"))
+        .timeout(Duration.ofSeconds(10));
   }
 
   @AfterAll
@@ -218,11 +259,7 @@ class CertificateRotationIT {
 
   private static CompletableFuture<Integer> send(Pair p) {
     return p.client()
-        .sendAsync(
-            HttpRequest.newBuilder(URI.create("http://" + p.host() + ":9080/rotation"))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
-            HttpResponse.BodyHandlers.discarding())
+        .sendAsync(request(p).build(), HttpResponse.BodyHandlers.discarding())
         .thenApply(HttpResponse::statusCode)
         .exceptionally(e -> 0);
   }

@@ -73,6 +73,10 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
 
   private final Map<Long, Connection> byStream = new ConcurrentHashMap<>();
   private final Map<String, Connection> byId = new ConcurrentHashMap<>();
+
+  /** Held while streams join and leave connections, and while their callbacks run. */
+  private final Object membership = new Object();
+
   private final Consumer<ProxyNode> onConnect;
   private final Consumer<ProxyNode> onDisconnect;
   private final MeterRegistry metrics;
@@ -110,14 +114,7 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
         metrics.counter("pilot_xds_rejected_connections").increment();
         throw new RequestException(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
       }
-      boolean first = !byId.containsKey(node.id());
-      c = byId.computeIfAbsent(node.id(), id -> new Connection(node));
-      c.streams.add(streamId);
-      byStream.put(streamId, c);
-      if (first) {
-        LOG.infof("proxy connected: %s", node.id());
-        onConnect.accept(node);
-      }
+      c = opened(streamId, node);
     }
     if (!request.getNode().getId().equals(c.node.id())) {
       // java-control-plane finds a proxy's config by the node of each request; one without it
@@ -177,15 +174,43 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
     closed(streamId);
   }
 
-  private void closed(long streamId) {
-    Connection c = byStream.remove(streamId);
-    if (c == null) {
-      return;
+  /**
+   * A stream's first request: the stream joins its proxy's connection, and a proxy that had none is
+   * connected. Under {@link #membership} with {@link #closed}, so that a reconnecting proxy's new
+   * stream and its old stream's close, which gRPC may deliver on two threads in either order, are
+   * one connect and one disconnect in the order they took effect: the scheduler and the registry
+   * never see a proxy connected whose streams are all gone, or one disconnected (its workload due
+   * for removal, its pushes stopped) that still has a stream open.
+   */
+  private Connection opened(long streamId, ProxyNode node) {
+    synchronized (membership) {
+      Connection c = byId.get(node.id());
+      boolean first = c == null;
+      if (first) {
+        c = new Connection(node);
+        byId.put(node.id(), c);
+      }
+      c.streams.add(streamId);
+      byStream.put(streamId, c);
+      if (first) {
+        LOG.infof("proxy connected: %s", node.id());
+        onConnect.accept(node);
+      }
+      return c;
     }
-    c.streams.remove(streamId);
-    if (c.streams.isEmpty() && byId.remove(c.node.id(), c)) {
-      LOG.infof("proxy disconnected: %s", c.node.id());
-      onDisconnect.accept(c.node);
+  }
+
+  private void closed(long streamId) {
+    synchronized (membership) {
+      Connection c = byStream.remove(streamId);
+      if (c == null) {
+        return;
+      }
+      c.streams.remove(streamId);
+      if (c.streams.isEmpty() && byId.remove(c.node.id(), c)) {
+        LOG.infof("proxy disconnected: %s", c.node.id());
+        onDisconnect.accept(c.node);
+      }
     }
   }
 
