@@ -921,6 +921,9 @@ public final class HttpProxy {
 
     private CompiledRoute route;
 
+    /** The request as routing read it (its authority and origin-form path), for the logs. */
+    private HttpRequestView view;
+
     /** The id this proxy gave the request (null: it came with one). */
     String requestId;
 
@@ -997,6 +1000,7 @@ public final class HttpProxy {
     void observe(Observers o, CompiledRoute route, HttpRequestView view) {
       this.observers = o;
       this.route = route;
+      this.view = view;
       this.startMillis = System.currentTimeMillis();
       Tracers tracers = proxy.tracers;
       if (o.tracing() != null && tracers != null) {
@@ -1069,9 +1073,9 @@ public final class HttpProxy {
           case ":method":
             return request.method().name();
           case ":path":
-            return originForm(request.uri());
+            return view != null ? view.path() : originForm(request.uri());
           case ":authority":
-            return request.host();
+            return view != null ? view.authority() : request.host();
           case ":scheme":
             return request.scheme();
           default:

@@ -60,13 +60,13 @@ public final class AccessLog {
     }
   }
 
-  private final List<LogFormat.Part> text;
+  private final LogFormat.Part[] text;
   private final Map<String, List<LogFormat.Part>> json;
   private final IntPredicate filter;
   private final AccessLogWriter writer;
 
   private AccessLog(
-      List<LogFormat.Part> text,
+      LogFormat.Part[] text,
       Map<String, List<LogFormat.Part>> json,
       IntPredicate filter,
       AccessLogWriter writer) {
@@ -123,7 +123,11 @@ public final class AccessLog {
         format.hasTextFormatSource()
             ? format.getTextFormatSource().getInlineString()
             : !format.getTextFormat().isEmpty() ? format.getTextFormat() : DEFAULT_FORMAT;
-    return new AccessLog(LogFormat.parse(text), null, filter, AccessLogWriter.of(path));
+    return new AccessLog(
+        LogFormat.parse(text).toArray(LogFormat.Part[]::new),
+        null,
+        filter,
+        AccessLogWriter.of(path));
   }
 
   /** Envoy's own default format, for a file logger that names none. */
@@ -144,18 +148,22 @@ public final class AccessLog {
   /** The line for one request (with its newline for JSON; a text format brings its own). */
   public String render(Entry e) {
     LineBuffer out = new LineBuffer(256);
-    renderInto(e, out);
+    renderInto(e, out, RENDER_SCRATCH.get());
     return out.toString();
   }
+
+  /** {@link #render}'s scratch, per calling thread. */
+  private static final ThreadLocal<LogFormat.Scratch> RENDER_SCRATCH =
+      ThreadLocal.withInitial(LogFormat.Scratch::new);
 
   /** A thread's buffer for the JSON format, whose values are quoted as text first. */
   private static final ThreadLocal<StringBuilder> JSON_LINE =
       ThreadLocal.withInitial(() -> new StringBuilder(512));
 
-  /** Appends the line for one request to {@code out}. */
-  void renderInto(Entry e, LineBuffer out) {
+  /** Appends the line for one request to {@code out}, with the calling thread's scratch. */
+  void renderInto(Entry e, LineBuffer out, LogFormat.Scratch scratch) {
     if (text != null) {
-      LogFormat.render(text, e, out);
+      LogFormat.render(text, e, out, scratch);
       return;
     }
     StringBuilder sb = JSON_LINE.get();
@@ -171,7 +179,7 @@ public final class AccessLog {
       sb.append(':');
       List<LogFormat.Part> parts = field.getValue();
       if (parts.size() == 1 && parts.get(0).op() != LogFormat.Op.LITERAL) {
-        Object v = parts.get(0).value(e);
+        Object v = parts.get(0).value(e, scratch);
         if (v == null) {
           sb.append("null");
         } else if (v instanceof Number) {
@@ -182,7 +190,7 @@ public final class AccessLog {
       } else {
         StringBuilder value = new StringBuilder();
         for (LogFormat.Part p : parts) {
-          Object v = p.value(e);
+          Object v = p.value(e, scratch);
           value.append(v == null ? "-" : v);
         }
         quote(sb, value.toString());

@@ -38,6 +38,9 @@ public final class AccessLogWriter {
     final ReentrantLock lock = new ReentrantLock();
     LineBuffer lines = new LineBuffer(2 * FLUSH_BYTES);
 
+    /** The thread's rendering state (start time, addresses), used under the lock. */
+    final LogFormat.Scratch scratch = new LogFormat.Scratch();
+
     /** Whether the writer was woken for these lines already (set and cleared under the lock). */
     boolean woken;
   }
@@ -98,7 +101,7 @@ public final class AccessLogWriter {
         dropped.incrementAndGet();
         return;
       }
-      log.renderInto(entry, p.lines);
+      log.renderInto(entry, p.lines, p.scratch);
       if (p.lines.length() >= FLUSH_BYTES && !p.woken) {
         p.woken = true;
         LockSupport.unpark(thread);

@@ -55,13 +55,14 @@ final class LogFormat {
     }
 
     /** The value for the JSON format: a String, a Long, or null for Envoy's {@code -}. */
-    Object value(AccessLog.Entry e) {
+    Object value(AccessLog.Entry e, Scratch scratch) {
       Object v =
           switch (op) {
             case LITERAL -> text;
             case REQ -> header(e, true);
             case RESP -> header(e, false);
-            case START_TIME -> new String(StartTime.at(e.startMillis()), StandardCharsets.US_ASCII);
+            case START_TIME ->
+                new String(scratch.time.at(e.startMillis()), StandardCharsets.US_ASCII);
             case PROTOCOL -> e.protocol();
             case RESPONSE_CODE -> (long) e.status();
             case RESPONSE_FLAGS -> e.flags();
@@ -82,7 +83,7 @@ final class LogFormat {
     }
 
     /** Appends the value as the text format writes it ({@code -} for none). */
-    void append(AccessLog.Entry e, LineBuffer out) {
+    void append(AccessLog.Entry e, LineBuffer out, Scratch scratch) {
       switch (op) {
         case LITERAL -> out.append(bytes);
         case REQ, RESP -> {
@@ -93,17 +94,17 @@ final class LogFormat {
             out.appendRaw(cut(v));
           }
         }
-        case START_TIME -> out.append(StartTime.at(e.startMillis()));
+        case START_TIME -> out.append(scratch.time.at(e.startMillis()));
         case RESPONSE_CODE -> out.append(e.status());
         case BYTES_RECEIVED -> out.append(e.bytesReceived());
         case BYTES_SENT -> out.append(e.bytesSent());
         case DURATION -> out.append(e.durationMillis());
-        case UPSTREAM_LOCAL_ADDRESS -> address(e.upstreamLocalAddress(), out);
-        case DOWNSTREAM_LOCAL_ADDRESS -> address(e.downstreamLocalAddress(), out);
-        case DOWNSTREAM_REMOTE_ADDRESS -> address(e.downstreamRemoteAddress(), out);
+        case UPSTREAM_LOCAL_ADDRESS -> address(e.upstreamLocalAddress(), out, scratch);
+        case DOWNSTREAM_LOCAL_ADDRESS -> address(e.downstreamLocalAddress(), out, scratch);
+        case DOWNSTREAM_REMOTE_ADDRESS -> address(e.downstreamRemoteAddress(), out, scratch);
         case ABSENT -> out.append(DASH);
         default -> {
-          Object v = value(e);
+          Object v = value(e, scratch);
           if (v == null) {
             out.append(DASH);
           } else {
@@ -126,36 +127,59 @@ final class LogFormat {
       return max >= 0 && s.length() > max ? s.substring(0, max) : s;
     }
 
-    private void address(SocketAddress a, LineBuffer out) {
+    private static void address(SocketAddress a, LineBuffer out, Scratch scratch) {
       if (a == null) {
         out.append(DASH);
-      } else if (a.path() != null) {
-        out.appendText(a.path());
       } else {
-        out.appendText(a.host());
-        out.append((byte) ':');
-        out.append(a.port());
+        out.append(scratch.address(a));
       }
+    }
+  }
+
+  /**
+   * What a rendering thread keeps between lines: the last start time's text, and the text of the
+   * addresses it printed, by identity. A connection's addresses are one object each for its life
+   * (Vert.x keeps them), and a keep-alive connection carries many requests, so most lines copy
+   * three cached arrays instead of writing out three hosts and ports. Used by one thread at a time.
+   */
+  static final class Scratch {
+    private static final int ADDRESSES = 256;
+
+    final StartTime time = new StartTime();
+    private final SocketAddress[] addresses = new SocketAddress[ADDRESSES];
+    private final byte[][] texts = new byte[ADDRESSES][];
+
+    /** {@code host:port} (or a socket's path) as UTF-8. */
+    byte[] address(SocketAddress a) {
+      int i = System.identityHashCode(a) & (ADDRESSES - 1);
+      if (addresses[i] != a) {
+        String text = a.path() != null ? a.path() : a.host() + ":" + a.port();
+        texts[i] = text.getBytes(StandardCharsets.UTF_8);
+        addresses[i] = a;
+      }
+      return texts[i];
     }
   }
 
   private static final byte DASH = '-';
 
   /** Renders a text format's parts. */
-  static void render(List<Part> parts, AccessLog.Entry e, LineBuffer out) {
-    for (int i = 0, n = parts.size(); i < n; i++) {
-      parts.get(i).append(e, out);
+  static void render(Part[] parts, AccessLog.Entry e, LineBuffer out, Scratch scratch) {
+    for (Part p : parts) {
+      p.append(e, out, scratch);
     }
   }
 
   /**
-   * START_TIME ({@code 2026-11-26T10:15:30.123Z}), kept per thread as bytes: a new millisecond of
-   * the same second rewrites three digits; only a new second formats the time again.
+   * START_TIME ({@code 2026-11-26T10:15:30.123Z}), kept by a rendering thread as bytes: a new
+   * millisecond of the same second rewrites three digits; only a new second formats the time again.
    */
   static final class StartTime {
     private static final DateTimeFormatter FORMAT =
         DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
     private static final int MILLIS_AT = 20;
+
+    private final Last last = new Last();
 
     private static final class Last {
       long second = Long.MIN_VALUE;
@@ -163,12 +187,8 @@ final class LogFormat {
       final byte[] text = new byte[24];
     }
 
-    private static final ThreadLocal<Last> LAST = ThreadLocal.withInitial(Last::new);
-
-    private StartTime() {}
-
-    static byte[] at(long ms) {
-      Last last = LAST.get();
+    byte[] at(long ms) {
+      Last last = this.last;
       if (last.millis != ms) {
         long second = Math.floorDiv(ms, 1000);
         if (last.second != second) {

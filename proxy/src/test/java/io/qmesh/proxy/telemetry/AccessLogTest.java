@@ -161,7 +161,7 @@ public class AccessLogTest {
             null,
             "r\u00e9sum\u00e9");
     LineBuffer out = new LineBuffer(4);
-    log.renderInto(r, out);
+    log.renderInto(r, out, new LogFormat.Scratch());
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
     out.writeTo(bytes);
     byte[] want =
@@ -170,6 +170,33 @@ public class AccessLogTest {
             "r\u00e9sum\u00e9".getBytes(StandardCharsets.UTF_8),
             new byte[] {' ', 'c', 'a', 'f', '\n'});
     assertThat(bytes.toByteArray()).isEqualTo(want);
+  }
+
+  /**
+   * Addresses are kept as text per object: many connections' addresses through one thread's scratch
+   * (more than it has slots, so they evict each other), each printed as its own, again and again.
+   */
+  @Test
+  void eachConnectionsAddressPrintsItselfThroughTheThreadsCache() {
+    AccessLog log = log("%UPSTREAM_LOCAL_ADDRESS%");
+    LogFormat.Scratch scratch = new LogFormat.Scratch();
+    java.util.List<SocketAddress> addresses = new java.util.ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      addresses.add(
+          i % 100 == 0
+              ? SocketAddress.domainSocketAddress("/run/app-" + i + ".sock")
+              : SocketAddress.inetSocketAddress(20000 + i, "10.0." + (i / 250) + "." + i % 250));
+    }
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < addresses.size(); i++) {
+        SocketAddress a = addresses.get((i * 7 + round) % addresses.size());
+        Request r = new Request(T, Map.of(), Map.of(), 200, "-", 0, 0, null, null, a, null);
+        LineBuffer out = new LineBuffer(8);
+        log.renderInto(r, out, scratch);
+        assertThat(out.toString())
+            .isEqualTo(a.path() != null ? a.path() : a.host() + ":" + a.port());
+      }
+    }
   }
 
   @Test
