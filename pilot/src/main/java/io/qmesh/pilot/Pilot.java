@@ -72,7 +72,8 @@ public class Pilot {
               scheduler.disconnected(node);
             },
             metrics);
-    this.xds = new XdsServer(config.xdsHost(), config.xdsPort(), cache, tracker);
+    this.xds =
+        new XdsServer(config.xdsHost(), config.xdsPort(), cache, tracker, config.pushThrottle());
     if (config.caPort() >= 0) {
       Path caDir = Path.of(config.stateDir(), "ca");
       CertificateAuthority authority = CertificateAuthority.open(caDir, Clock.systemUTC());

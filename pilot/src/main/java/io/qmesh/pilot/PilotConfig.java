@@ -51,6 +51,13 @@ public interface PilotConfig {
   @WithDefault("100ms")
   Duration debounce();
 
+  /**
+   * Istio's {@code PILOT_PUSH_THROTTLE}: how many xDS responses may wait in pilot's transports at a
+   * time (see {@link io.qmesh.pilot.xds.XdsServer}).
+   */
+  @WithDefault("100")
+  int pushThrottle();
+
   /** How long an auto-registered workload outlives its proxy's stream (reconnects keep it). */
   @WithDefault("10s")
   Duration registrationGrace();

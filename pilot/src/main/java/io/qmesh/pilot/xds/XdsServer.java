@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
-/** The ADS endpoint (plaintext, 15010): java-control-plane's server over grpc-netty. */
+/**
+ * The ADS endpoint (plaintext, 15010): java-control-plane's server over grpc-netty, its responses
+ * sent by {@link StreamExecutors} under a {@link PushThrottle}.
+ */
 public final class XdsServer implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(XdsServer.class);
@@ -45,17 +48,30 @@ public final class XdsServer implements AutoCloseable {
 
   private final Server server;
   private final V3DiscoveryServer discovery;
+  private final io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc
+          .AggregatedDiscoveryServiceImplBase
+      ads;
   private final StreamExecutors senders =
       new StreamExecutors(Runtime.getRuntime().availableProcessors());
 
-  public XdsServer(String host, int port, SimpleCache<String> cache, ProxyTracker tracker) {
+  /** How long a stream that does not drain keeps its throttle permit. */
+  static final java.time.Duration THROTTLE_HOLD = java.time.Duration.ofSeconds(5);
+
+  /**
+   * @param throttle responses in flight at a time (Istio's {@code PILOT_PUSH_THROTTLE})
+   */
+  public XdsServer(
+      String host, int port, SimpleCache<String> cache, ProxyTracker tracker, int throttle) {
     this.discovery =
         new V3DiscoveryServer(
             List.of(tracker), new NackAwareWatcher(cache), senders, new SharedResourceSerializer());
+    this.ads =
+        new PushThrottle(throttle, THROTTLE_HOLD)
+            .wrap(discovery.getAggregatedDiscoveryServiceImpl());
     try {
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-              .addService(discovery.getAggregatedDiscoveryServiceImpl())
+              .addService(ads)
               .permitKeepAliveTime(10, TimeUnit.SECONDS)
               .permitKeepAliveWithoutCalls(true)
               .withChildOption(ChannelOption.ALLOCATOR, ALLOCATOR)
@@ -71,7 +87,7 @@ public final class XdsServer implements AutoCloseable {
 
   /** The ADS service, for the TLS port (15012) to serve too. */
   public io.grpc.BindableService ads() {
-    return discovery.getAggregatedDiscoveryServiceImpl();
+    return ads;
   }
 
   /** The port it listens on (useful when configured as 0). */
