@@ -73,6 +73,23 @@ final class PilotProcess implements AutoCloseable {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Sends async-profiler a command in the running pilot ({@code jcmd JVMTI.agent_load}, as its own
+   * launcher attaches), so that a profile covers only what the bench measures.
+   */
+  void profiler(String library, String command) throws Exception {
+    Process p =
+        // The options quoted: jcmd would read their '=' as arguments of its own.
+        new ProcessBuilder(
+                "jcmd", String.valueOf(pid()), "JVMTI.agent_load", library, '"' + command + '"')
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0 || !out.contains("return code: 0")) {
+      throw new IllegalStateException("profiler command '" + command + "' failed: " + out);
+    }
+  }
+
   /** Heap in use after a full GC, in MiB (jcmd GC.run, then pilot's own metrics). */
   double heapAfterGcMiB() throws Exception {
     Process gc =

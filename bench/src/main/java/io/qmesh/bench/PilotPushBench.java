@@ -21,7 +21,7 @@ import java.util.function.Predicate;
  * <p>Usage: {@code PilotPushBench <pilot quarkus-run.jar> [services] [endpoints] [proxies]}; {@code
  * -Dbench.rounds=N} (default 7) after {@code -Dbench.warmup=N} (default 3), {@code
  * -Dbench.jfr=<file>} records pilot with JFR, {@code -Dbench.pilotJvm="..."} adds pilot JVM
- * options.
+ * options, {@code -Dbench.changes=route|endpoint} measures one of the two changes.
  */
 public final class PilotPushBench {
 
@@ -88,6 +88,7 @@ public final class PilotPushBench {
       line("  pilot CPU for it", (pilot.cpuSeconds() - cpu0) * 1000);
 
       measure(
+          "route",
           pilot,
           fleet,
           FakeProxy.RDS,
@@ -107,6 +108,7 @@ public final class PilotPushBench {
           """
                   .formatted(r + 1));
       measure(
+          "endpoint",
           pilot,
           fleet,
           FakeProxy.EDS,
@@ -141,11 +143,23 @@ public final class PilotPushBench {
   private static final int WARMUP = Integer.getInteger("bench.warmup", 3);
 
   /**
+   * async-profiler's library ({@code -Dbench.profiler=/path/libasyncProfiler.so}): each change's
+   * counted rounds are profiled in pilot (CPU, by thread), collapsed stacks in {@code
+   * <tmpdir>/pilot-<change>.txt}.
+   */
+  private static final String PROFILER = System.getProperty("bench.profiler");
+
+  /** The changes measured ({@code -Dbench.changes=route,endpoint}, both by default). */
+  private static final List<String> CHANGES =
+      List.of(System.getProperty("bench.changes", "route,endpoint").split(","));
+
+  /**
    * Applies {@code rounds} changes one after another (after {@link #WARMUP} rounds not counted) and
    * reports the median and worst time from the apply to the last proxy holding the change, and
    * pilot's CPU per push.
    */
   private static void measure(
+      String kind,
       PilotProcess pilot,
       List<FakeProxy> fleet,
       String type,
@@ -153,10 +167,16 @@ public final class PilotPushBench {
       int rounds,
       IntFunction<String> change)
       throws Exception {
+    if (!CHANGES.contains(kind)) {
+      return;
+    }
     List<Long> times = new ArrayList<>();
     List<Long> cold = new ArrayList<>();
     double cpu = 0;
     for (int r = 0; r < WARMUP + rounds; r++) {
+      if (r == WARMUP && PROFILER != null) {
+        pilot.profiler(PROFILER, "start,event=cpu,interval=1ms,threads");
+      }
       Map<FakeProxy, String> before = new HashMap<>();
       fleet.forEach(p -> before.put(p, p.seen.get(type).version()));
       double cpu0 = pilot.cpuSeconds();
@@ -175,6 +195,11 @@ public final class PilotPushBench {
         cpu += pilot.cpuSeconds() - cpu0;
       }
       Thread.sleep(300);
+    }
+    if (PROFILER != null) {
+      Path file = Path.of(System.getProperty("java.io.tmpdir"), "pilot-" + kind + ".txt");
+      pilot.profiler(PROFILER, "stop,file=" + file + ",collapsed");
+      System.out.printf("profile of the %s rounds counted: %s%n", kind, file);
     }
     List<Long> sorted = times.stream().sorted().toList();
     System.out.printf(
