@@ -331,6 +331,13 @@ EOF
   awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t += $3; tc += $4; n++}
     $1 > 1 && $2 == "1 hop -tel" {a += $3; ac += $4; m++}
     END { if (n && m) printf "telemetry overhead (mean of cycles 2-%d): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n + 1, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
+  # Each cycle's pair apart, and their median: one disturbed run moves the mean, not the median.
+  per_cycle=$(awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t[$1] = $3} $1 > 1 && $2 == "1 hop -tel" {a[$1] = $3}
+    END { for (c in t) if (c in a) printf "%.1f\n", 100 * (1 - t[c] / a[c]) }' "$WORK/runs" | sort -n)
+  if [ -n "$per_cycle" ]; then
+    median=$(echo "$per_cycle" | awk '{v[NR] = $1} END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    echo "throughput lost in each cycle from the 2nd (sorted): $(echo $per_cycle)%; median $median%"
+  fi
 fi
 echo
 echo "p50/p99: wrk at full load (50 connections); @1k: hey at 1000 req/s (10 x 100); h2: h2load,"

@@ -140,7 +140,7 @@ public final class PilotPushBench {
    * in the interpreter and under C2 compilation, which a pilot that has been up for minutes does
    * not ({@code -Dbench.warmup=N}, default 3).
    */
-  private static final int WARMUP = Integer.getInteger("bench.warmup", 3);
+  private static final int WARMUP = Integer.getInteger("bench.warmup", 8);
 
   /**
    * async-profiler's library ({@code -Dbench.profiler=/path/libasyncProfiler.so}): each change's
