@@ -66,6 +66,13 @@ public final class PushScheduler {
   // Translations of the current mesh snapshot; used and replaced on the push thread only.
   private Memo memo = new Memo();
 
+  /**
+   * Whether the first push has built a snapshot (push thread only). Until then a proxy that
+   * connects waits for it: pilot serves ADS before its first snapshot is built, and a proxy
+   * reconnecting to a restarted pilot must not be handed the empty mesh (no routes, no endpoints).
+   */
+  private boolean built;
+
   public PushScheduler(
       ScheduledExecutorService exec,
       ConfigStore store,
@@ -123,10 +130,16 @@ public final class PushScheduler {
     }
   }
 
-  /** A proxy connected: give it its config at once. */
+  /** A proxy connected: give it its config at once (or with the first push, not yet built). */
   public void connected(ProxyNode node) {
     proxies.put(node.id(), node);
-    exec.execute(safely(() -> update(node, mesh, memo)));
+    exec.execute(
+        safely(
+            () -> {
+              if (built) {
+                update(node, mesh, memo);
+              }
+            }));
   }
 
   public void disconnected(ProxyNode node) {
@@ -174,6 +187,7 @@ public final class PushScheduler {
           mesh = next;
           Memo fresh = new Memo();
           memo = fresh;
+          built = true;
           int changed = 0;
           for (ProxyNode node : List.copyOf(proxies.values())) {
             if (update(node, next, fresh)) {

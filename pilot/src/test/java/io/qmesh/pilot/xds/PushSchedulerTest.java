@@ -45,6 +45,44 @@ class PushSchedulerTest {
     return ref[0];
   }
 
+  /**
+   * Pilot serves ADS before its first push has built a snapshot: a proxy that connects meanwhile (a
+   * sidecar reconnecting to a restarted pilot) is given the first real snapshot, never the empty
+   * mesh, which would take its routes and endpoints away until the next push.
+   */
+  @Test
+  void aProxyConnectingBeforeTheFirstSnapshotIsGivenThatSnapshot() throws Exception {
+    LocalConfigStore store = new LocalConfigStore(dir);
+    store.apply(
+        ConfigParser.parse(
+            Files.readString(Path.of("../bookinfo/platform/bookinfo-services.yaml")), "default"));
+    java.util.List<io.envoyproxy.controlplane.cache.v3.Snapshot> given =
+        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    SimpleCache<String> recording =
+        new SimpleCache<>(Node::getId) {
+          @Override
+          public synchronized void setSnapshot(
+              String group, io.envoyproxy.controlplane.cache.v3.Snapshot snapshot) {
+            given.add(snapshot);
+            super.setSnapshot(group, snapshot);
+          }
+        };
+    WorkloadRegistry registry =
+        new WorkloadRegistry(exec, Duration.ofSeconds(1), () -> {}, dir.resolve("workloads.json"));
+    PushScheduler scheduler =
+        new PushScheduler(exec, store, registry, recording, Duration.ofMillis(10), metrics);
+    ProxyNode reviews = sidecar("reviews-1", "default", "reviews");
+
+    scheduler.connected(reviews);
+    exec.submit(() -> {}).get();
+    assertThat(given).as("nothing before the first snapshot").isEmpty();
+
+    scheduler.start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> !given.isEmpty());
+    assertThat(given.get(0).clusters().resources())
+        .containsKey("outbound|9080||ratings.default.svc.cluster.local");
+  }
+
   private static ProxyNode sidecar(String name, String namespace, String app) {
     return ProxyNode.from(
         Proxies.node(
