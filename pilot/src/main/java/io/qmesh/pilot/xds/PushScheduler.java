@@ -66,13 +66,6 @@ public final class PushScheduler {
   // Translations of the current mesh snapshot; used and replaced on the push thread only.
   private Memo memo = new Memo();
 
-  /**
-   * Whether the first push has built a snapshot (push thread only). Until then a proxy that
-   * connects waits for it: pilot serves ADS before its first snapshot is built, and a proxy
-   * reconnecting to a restarted pilot must not be handed the empty mesh (no routes, no endpoints).
-   */
-  private boolean built;
-
   public PushScheduler(
       ScheduledExecutorService exec,
       ConfigStore store,
@@ -130,13 +123,17 @@ public final class PushScheduler {
     }
   }
 
-  /** A proxy connected: give it its config at once (or with the first push, not yet built). */
+  /**
+   * A proxy connected: give it its config at once, or with the first push when none is built yet
+   * (version 0, the empty mesh). Pilot serves ADS before its first snapshot is built, and a proxy
+   * reconnecting to a restarted pilot must not be handed the empty mesh (no routes, no endpoints).
+   */
   public void connected(ProxyNode node) {
     proxies.put(node.id(), node);
     exec.execute(
         safely(
             () -> {
-              if (built) {
+              if (mesh.version() > 0) {
                 update(node, mesh, memo);
               }
             }));
@@ -187,7 +184,6 @@ public final class PushScheduler {
           mesh = next;
           Memo fresh = new Memo();
           memo = fresh;
-          built = true;
           int changed = 0;
           for (ProxyNode node : List.copyOf(proxies.values())) {
             if (update(node, next, fresh)) {

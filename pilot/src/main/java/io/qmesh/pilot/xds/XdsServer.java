@@ -2,6 +2,7 @@ package io.qmesh.pilot.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -10,6 +11,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -48,14 +50,12 @@ public final class XdsServer implements AutoCloseable {
 
   private final Server server;
   private final V3DiscoveryServer discovery;
-  private final io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc
-          .AggregatedDiscoveryServiceImplBase
-      ads;
+  private final AggregatedDiscoveryServiceImplBase ads;
   private final StreamExecutors senders =
       new StreamExecutors(Runtime.getRuntime().availableProcessors());
 
   /** How long a stream that does not drain keeps its throttle permit. */
-  static final java.time.Duration THROTTLE_HOLD = java.time.Duration.ofSeconds(5);
+  static final Duration THROTTLE_HOLD = Duration.ofSeconds(5);
 
   /**
    * @param throttle responses in flight at a time (Istio's {@code PILOT_PUSH_THROTTLE})
