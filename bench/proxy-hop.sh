@@ -294,8 +294,9 @@ case "${QMESH_BENCH_TEL:-}" in
 $TEL_LOGS" ;;
 esac
 telemetry_configured() { curl -sf "http://127.0.0.1:$1/config_dump" | grep -qE "envoy.tracers.zipkin|envoy.access_loggers.file"; }
-# QMESH_BENCH_TEL_CYCLES: how many +tel/-tel pairs (default 4; runs vary, so the overhead is the
-# mean over the cycles after the first); QMESH_BENCH_TEL_JFR=file: record each measurement (the
+# QMESH_BENCH_TEL_CYCLES: how many +tel/-tel pairs of full runs (default 2, each warming up first;
+# runs vary, so the overhead is the mean over the cycles after the first; the interleaved pairs
+# after them are the figure to read); QMESH_BENCH_TEL_JFR=file: record each measurement (the
 # wrk run, not its warm-up) as a JFR profile; QMESH_BENCH_TEL_PROFILER=libasyncProfiler.so:
 # profile them with async-profiler instead (CPU, by thread, collapsed stacks in
 # $WORK/tel-<cycle>.txt and $WORK/tel-<cycle>-off.txt; each one's request count in
@@ -322,21 +323,43 @@ $TEL_SPEC
 EOF
   until telemetry_configured $TEL_ADMIN; do sleep 0.3; done
   if telemetry_configured $CLIENT_ADMIN; then echo "the Telemetry reached the other client too"; exit 1; fi
-  for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-4}; cycle++)); do
+  for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-2}; cycle++)); do
     export CYCLE=$cycle
     PROFILE_AS=$cycle ONLY="" run "1 hop +tel" "http://127.0.0.1:$TEL_OUT/" "direct:9080" "http://127.0.0.1:$TEL_OUT/" "$TEL_PID"
     PROFILE_AS=$cycle-off ONLY="" run "1 hop -tel" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"
   done
   [ -n "${QMESH_BENCH_TEL_PROFILER:-}${QMESH_BENCH_TEL_JFR:-}" ] && echo "profiles: $WORK/tel-*, requests in each: $WORK/profiled"
-  awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t += $3; tc += $4; n++}
-    $1 > 1 && $2 == "1 hop -tel" {a += $3; ac += $4; m++}
-    END { if (n && m) printf "telemetry overhead (mean of cycles 2-%d): %.1f%% less throughput (%d against %d req/s), %.1f%% more CPU per request\n", n + 1, 100 * (1 - (t / n) / (a / m)), t / n, a / m, 100 * ((tc / n) / (ac / m) - 1) }' "$WORK/runs"
-  # Each cycle's pair apart, and their median: one disturbed run moves the mean, not the median.
-  per_cycle=$(awk -F'|' '$1 > 1 && $2 == "1 hop +tel" {t[$1] = $3} $1 > 1 && $2 == "1 hop -tel" {a[$1] = $3}
-    END { for (c in t) if (c in a) printf "%.1f\n", 100 * (1 - t[c] / a[c]) }' "$WORK/runs" | sort -n)
-  if [ -n "$per_cycle" ]; then
-    median=$(echo "$per_cycle" | awk '{v[NR] = $1} END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-    echo "throughput lost in each cycle from the 2nd (sorted): $(echo $per_cycle)%; median $median%"
+  # Then short wrk runs of the two warmed sidecars in turns (QMESH_BENCH_TEL_PAIRS pairs, default
+  # 20, of QMESH_BENCH_TEL_SECS seconds each, default 5), in the order +- -+ +- ... so that a
+  # machine that drifts faster or slower during the pairs weighs on both alike: on this machine a
+  # 10 s run of one sidecar against one of the other, minutes apart, varied by 30% from one cycle
+  # to the next while the telemetry's own code, in the profile, took 5-7% of a request's time.
+  pair_run() { # label url pid -> "req/s cpu-ms-per-1000" of one short wrk run
+    local c0 c1 out
+    c0=$(cpu_ms "$3")
+    out=$(taskset -c 1 wrk -t1 -c50 -d"${QMESH_BENCH_TEL_SECS:-5}"s -H "Host: direct:9080" "$2")
+    c1=$(cpu_ms "$3")
+    echo "$out" | awk -v c=$((c1 - c0)) '/requests in/ {n = $1} /Requests\/sec/ {r = $2}
+      END {printf "%d %.1f\n", r, c * 1000 / n}'
+  }
+  for ((pair = 1; pair <= ${QMESH_BENCH_TEL_PAIRS:-20}; pair++)); do
+    if ((pair % 2)); then
+      on=$(pair_run +tel "http://127.0.0.1:$TEL_OUT/" "$TEL_PID"); off=$(pair_run -tel "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID")
+    else
+      off=$(pair_run -tel "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID"); on=$(pair_run +tel "http://127.0.0.1:$TEL_OUT/" "$TEL_PID")
+    fi
+    echo "$pair $on $off" >> "$WORK/pairs"
+  done
+  # Each pair's loss of throughput and gain of CPU per request; their median and mean.
+  median() { sort -n | awk '{v[NR] = $1} END {if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  if [ -s "$WORK/pairs" ]; then
+    losses=$(awk '{printf "%.1f\n", 100 * (1 - $2 / $4)}' "$WORK/pairs" | sort -n)
+    cpus=$(awk '{printf "%.1f\n", 100 * ($3 / $5 - 1)}' "$WORK/pairs")
+    echo "telemetry overhead over $(wc -l < "$WORK/pairs") interleaved pairs ($WORK/pairs):" \
+      "median $(echo "$losses" | median)% less throughput," \
+      "median $(echo "$cpus" | median)% more CPU per request;" \
+      "$(awk '{t += $2; a += $4; l += 100 * (1 - $2 / $4)} END {printf "mean %.1f%% (%d against %d req/s)", l / NR, t / NR, a / NR}' "$WORK/pairs");" \
+      "each pair's loss (sorted): $(echo $losses)"
   fi
 fi
 echo

@@ -200,6 +200,28 @@ public class AccessLogTest {
   }
 
   @Test
+  void theAddressesOfAProxysConnectionsStayInTheThreadsCache() {
+    AccessLog log = log("%UPSTREAM_LOCAL_ADDRESS%");
+    LogFormat.Scratch scratch = new LogFormat.Scratch();
+    // 150 connections' addresses, taking turns as a load generator's connections do.
+    java.util.List<SocketAddress> addresses = new java.util.ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      addresses.add(SocketAddress.inetSocketAddress(30000 + i, "127.0.0.1"));
+    }
+    for (int round = 0; round < 10; round++) {
+      for (SocketAddress a : addresses) {
+        Request r = new Request(T, Map.of(), Map.of(), 200, "-", 0, 0, null, null, a, null);
+        LineBuffer out = new LineBuffer(8);
+        log.renderInto(r, out, scratch);
+        assertThat(out.toString()).isEqualTo("127.0.0.1:" + a.port());
+      }
+    }
+    // The first round formats each address once; of the 1350 lookups after it, at most 10% miss
+    // (with the 256 slots the table had, about 45% did).
+    assertThat(scratch.misses).isLessThan(150 + 135);
+  }
+
+  @Test
   void numbersAndAbsentValues() {
     AccessLog log = log("%BYTES_RECEIVED% %DURATION% %UPSTREAM_HOST% %UPSTREAM_LOCAL_ADDRESS%");
     for (long n : new long[] {0, 7, 10, 99, 1234567890123L, Long.MAX_VALUE}) {
