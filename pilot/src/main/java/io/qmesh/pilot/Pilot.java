@@ -1,7 +1,5 @@
 package io.qmesh.pilot;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.qmesh.ca.BootstrapTokens;
 import io.qmesh.ca.CaServer;
@@ -9,6 +7,7 @@ import io.qmesh.ca.CaService;
 import io.qmesh.ca.CertificateAuthority;
 import io.qmesh.pilot.ingest.ConfigStore;
 import io.qmesh.pilot.ingest.LocalConfigStore;
+import io.qmesh.pilot.xds.MeshCache;
 import io.qmesh.pilot.xds.ProxyTracker;
 import io.qmesh.pilot.xds.PushScheduler;
 import io.qmesh.pilot.xds.WorkloadRegistry;
@@ -47,7 +46,7 @@ public class Pilot {
   private final CaServer ca;
 
   public Pilot(PilotConfig config, MeterRegistry metrics) {
-    SimpleCache<String> cache = new SimpleCache<>(Node::getId);
+    MeshCache cache = new MeshCache();
     this.store = new LocalConfigStore(Path.of(config.stateDir(), "config"));
     PushScheduler[] ref = new PushScheduler[1];
     this.registry =

@@ -2,7 +2,9 @@ package io.qmesh.pilot.xds;
 
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
@@ -17,8 +19,9 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Knows every proxy connected over ADS: its node, its streams, and per resource type what was sent
- * and what it ACKed or NACKed. java-control-plane calls it on every stream event.
+ * Knows every proxy connected over ADS, state of the world or delta: its node, its streams, and per
+ * resource type what was sent and what it ACKed or NACKed. java-control-plane calls it on every
+ * stream event.
  */
 public final class ProxyTracker implements DiscoveryServerCallbacks {
 
@@ -100,23 +103,55 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+    Connection c = connection(streamId, request.hasNode() ? request.getNode() : null);
+    TypeState t = c.types.computeIfAbsent(request.getTypeUrl(), k -> new TypeState());
+    if (request.hasErrorDetail()) {
+      nacked(c, t, request.getTypeUrl(), request.getVersionInfo(), request.getErrorDetail());
+    } else if (!request.getResponseNonce().isEmpty()
+        && request.getResponseNonce().equals(t.sentNonce)) {
+      t.ackedVersion = request.getVersionInfo();
+    }
+  }
+
+  /**
+   * Delta xDS: the same node rules as state of the world. A delta request carries no version: an
+   * ACK or NACK names the response by its nonce, and the version is the one sent with it.
+   */
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
+      throws RequestException {
+    Connection c = connection(streamId, request.hasNode() ? request.getNode() : null);
+    TypeState t = c.types.computeIfAbsent(request.getTypeUrl(), k -> new TypeState());
+    String nonce = request.getResponseNonce();
+    if (nonce.isEmpty() || !nonce.equals(t.sentNonce)) {
+      return;
+    }
+    if (request.hasErrorDetail()) {
+      nacked(c, t, request.getTypeUrl(), t.sentVersion, request.getErrorDetail());
+    } else {
+      t.ackedVersion = t.sentVersion;
+    }
+  }
+
+  /** The connection of a stream's request, joined on its first; every request names the node. */
+  private Connection connection(long streamId, Node node) throws RequestException {
     Connection c = byStream.get(streamId);
     if (c == null) {
-      if (!request.hasNode() || request.getNode().getId().isEmpty()) {
+      if (node == null || node.getId().isEmpty()) {
         throw new RequestException(
             Status.INVALID_ARGUMENT.withDescription(
                 "the first request of a stream must carry the node"));
       }
-      ProxyNode node;
+      ProxyNode proxy;
       try {
-        node = ProxyNode.from(request.getNode());
+        proxy = ProxyNode.from(node);
       } catch (IllegalArgumentException e) {
         metrics.counter("pilot_xds_rejected_connections").increment();
         throw new RequestException(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
       }
-      c = opened(streamId, node);
+      c = opened(streamId, proxy);
     }
-    if (!request.getNode().getId().equals(c.node.id())) {
+    if (node == null || !node.getId().equals(c.node.id())) {
       // java-control-plane finds a proxy's config by the node of each request; one without it
       // would wait forever, so say so instead.
       throw new RequestException(
@@ -125,42 +160,37 @@ public final class ProxyTracker implements DiscoveryServerCallbacks {
                   + c.node.id()
                   + " (Envoy: do not set set_node_on_first_message_only)"));
     }
-    TypeState t = c.types.computeIfAbsent(request.getTypeUrl(), k -> new TypeState());
-    if (request.hasErrorDetail()) {
-      t.lastNack =
-          new Nack(request.getVersionInfo(), request.getErrorDetail().getMessage(), Instant.now());
-      metrics
-          .counter("pilot_total_xds_rejects", "type", shortType(request.getTypeUrl()))
-          .increment();
-      LOG.warnf(
-          "proxy %s rejected %s version %s: %s",
-          c.node.id(),
-          shortType(request.getTypeUrl()),
-          t.sentVersion,
-          request.getErrorDetail().getMessage());
-    } else if (!request.getResponseNonce().isEmpty()
-        && request.getResponseNonce().equals(t.sentNonce)) {
-      t.ackedVersion = request.getVersionInfo();
-    }
+    return c;
   }
 
-  @Override
-  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
-      throws RequestException {
-    throw new RequestException(
-        Status.UNIMPLEMENTED.withDescription(
-            "pilot serves state-of-the-world ADS; delta xDS is not supported"));
+  private void nacked(
+      Connection c, TypeState t, String typeUrl, String version, com.google.rpc.Status error) {
+    t.lastNack = new Nack(version, error.getMessage(), Instant.now());
+    metrics.counter("pilot_total_xds_rejects", "type", shortType(typeUrl)).increment();
+    LOG.warnf(
+        "proxy %s rejected %s version %s: %s",
+        c.node.id(), shortType(typeUrl), t.sentVersion, error.getMessage());
   }
 
   @Override
   public void onV3StreamResponse(
       long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    sent(streamId, response.getTypeUrl(), response.getVersionInfo(), response.getNonce());
+  }
+
+  @Override
+  public void onV3StreamDeltaResponse(
+      long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    sent(streamId, response.getTypeUrl(), response.getSystemVersionInfo(), response.getNonce());
+  }
+
+  private void sent(long streamId, String typeUrl, String version, String nonce) {
     Connection c = byStream.get(streamId);
     if (c != null) {
-      TypeState t = c.types.computeIfAbsent(response.getTypeUrl(), k -> new TypeState());
-      t.sentVersion = response.getVersionInfo();
-      t.sentNonce = response.getNonce();
-      metrics.counter("pilot_xds_pushes", "type", shortType(response.getTypeUrl())).increment();
+      TypeState t = c.types.computeIfAbsent(typeUrl, k -> new TypeState());
+      t.sentVersion = version;
+      t.sentNonce = nonce;
+      metrics.counter("pilot_xds_pushes", "type", shortType(typeUrl)).increment();
     }
   }
 

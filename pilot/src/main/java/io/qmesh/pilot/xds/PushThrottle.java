@@ -34,7 +34,7 @@ final class PushThrottle {
 
   private final Semaphore permits;
   private final long holdNanos;
-  private final Set<Stream> holding = ConcurrentHashMap.newKeySet();
+  private final Set<Stream<?>> holding = ConcurrentHashMap.newKeySet();
   private final AtomicLong reclaimed = new AtomicLong();
 
   /**
@@ -56,13 +56,14 @@ final class PushThrottle {
       public StreamObserver<DiscoveryRequest> streamAggregatedResources(
           StreamObserver<DiscoveryResponse> responses) {
         return ads.streamAggregatedResources(
-            new Stream((ServerCallStreamObserver<DiscoveryResponse>) responses));
+            new Stream<>((ServerCallStreamObserver<DiscoveryResponse>) responses));
       }
 
       @Override
       public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
           StreamObserver<DeltaDiscoveryResponse> responses) {
-        return ads.deltaAggregatedResources(responses);
+        return ads.deltaAggregatedResources(
+            new Stream<>((ServerCallStreamObserver<DeltaDiscoveryResponse>) responses));
       }
     };
   }
@@ -81,7 +82,7 @@ final class PushThrottle {
     try {
       while (!permits.tryAcquire(holdNanos, TimeUnit.NANOSECONDS)) {
         long now = System.nanoTime();
-        for (Stream s : holding) {
+        for (Stream<?> s : holding) {
           s.reclaimIfHeldSince(now - holdNanos);
         }
       }
@@ -94,11 +95,12 @@ final class PushThrottle {
   }
 
   /**
-   * One ADS stream's responses, as java-control-plane sends them: each {@link #onNext} waits for a
-   * permit, sends, and keeps the permit until the stream is ready again.
+   * One ADS stream's responses (state of the world or delta), as java-control-plane sends them:
+   * each {@link #onNext} waits for a permit, sends, and keeps the permit until the stream is ready
+   * again.
    */
-  private final class Stream extends ServerCallStreamObserver<DiscoveryResponse> {
-    private final ServerCallStreamObserver<DiscoveryResponse> call;
+  private final class Stream<R> extends ServerCallStreamObserver<R> {
+    private final ServerCallStreamObserver<R> call;
     private volatile Runnable onCancel;
 
     /**
@@ -111,7 +113,7 @@ final class PushThrottle {
     private boolean closed;
     private long heldSince;
 
-    Stream(ServerCallStreamObserver<DiscoveryResponse> call) {
+    Stream(ServerCallStreamObserver<R> call) {
       this.call = call;
       call.setOnReadyHandler(this::giveBack);
       call.setOnCancelHandler(
@@ -125,7 +127,7 @@ final class PushThrottle {
     }
 
     @Override
-    public void onNext(DiscoveryResponse response) {
+    public void onNext(R response) {
       synchronized (lock) {
         if (closed) {
           return;

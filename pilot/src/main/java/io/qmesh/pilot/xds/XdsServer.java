@@ -1,6 +1,5 @@
 package io.qmesh.pilot.xds;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase;
 import io.grpc.Server;
@@ -60,8 +59,7 @@ public final class XdsServer implements AutoCloseable {
   /**
    * @param throttle responses in flight at a time (Istio's {@code PILOT_PUSH_THROTTLE})
    */
-  public XdsServer(
-      String host, int port, SimpleCache<String> cache, ProxyTracker tracker, int throttle) {
+  public XdsServer(String host, int port, MeshCache cache, ProxyTracker tracker, int throttle) {
     this.discovery =
         new V3DiscoveryServer(
             List.of(tracker), new NackAwareWatcher(cache), senders, new SharedResourceSerializer());

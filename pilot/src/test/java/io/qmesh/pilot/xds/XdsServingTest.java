@@ -124,6 +124,118 @@ class XdsServingTest {
   }
 
   @Test
+  void aDeltaProxyIsSentWhatChangedAndItsAnswersAreRecorded() throws Exception {
+    apply(SERVICE.formatted("dlt-a", "default", "*", "dlt-a"));
+    apply(SERVICE.formatted("dlt-b", "default", "*", "dlt-b"));
+    String a = "outbound|9080||dlt-a.default.svc.cluster.local";
+    String b = "outbound|9080||dlt-b.default.svc.cluster.local";
+    try (DeltaAdsClient proxy =
+        new DeltaAdsClient(
+            xds.port(),
+            Proxies.node(
+                "sidecar~10.1.3.1~dlt-1.default~default.svc.cluster.local",
+                Map.of("app", "dlt"),
+                Map.of()))) {
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.names(AdsClient.CDS).containsAll(java.util.List.of(a, b)));
+      proxy.subscribe(DeltaAdsClient.EDS, java.util.List.of(a, b));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.names(DeltaAdsClient.EDS).containsAll(java.util.List.of(a, b)));
+      int clusterResponses = proxy.responses(AdsClient.CDS).size();
+      int endpointResponses = proxy.responses(DeltaAdsClient.EDS).size();
+
+      // An endpoint of dlt-a: one assignment is sent, and no clusters.
+      apply(
+          """
+          apiVersion: networking.istio.io/v1
+          kind: WorkloadEntry
+          metadata: {name: dlt-a-1, namespace: default}
+          spec: {address: 10.1.3.20, labels: {app: dlt-a}}
+          """);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.responses(DeltaAdsClient.EDS).size() > endpointResponses);
+      var update = proxy.responses(DeltaAdsClient.EDS).get(endpointResponses);
+      assertThat(update.getResourcesList())
+          .singleElement()
+          .satisfies(r -> assertThat(r.getName()).isEqualTo(a));
+      assertThat(update.getResources(0).getResource().toString()).contains("10.1.3.20");
+      assertThat(proxy.responses(AdsClient.CDS)).hasSize(clusterResponses);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          given()
+                              .get("/debug/connections")
+                              .jsonPath()
+                              .getBoolean(
+                                  "find { it.id.startsWith('sidecar~10.1.3.1') }.types.eds.synced"))
+                      .isTrue());
+
+      // A rejected update is recorded with the version sent, and not sent again.
+      proxy.reject(AdsClient.CDS);
+      apply(SERVICE.formatted("dlt-c", "default", "*", "dlt-c"));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                JsonPath conn = given().get("/debug/connections").jsonPath();
+                String at = "find { it.id.startsWith('sidecar~10.1.3.1') }.types.cds.";
+                assertThat(conn.getString(at + "lastNack.error")).startsWith("test proxy rejects");
+                assertThat(conn.getString(at + "lastNack.version"))
+                    .isEqualTo(conn.getString(at + "sent"));
+              });
+      int afterNack = proxy.responses(AdsClient.CDS).size();
+      await()
+          .during(Duration.ofMillis(700))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> proxy.responses(AdsClient.CDS).size() == afterNack);
+    }
+  }
+
+  @Test
+  void aDeltaProxyRejectingItsFirstAssignmentsIsNotSentThemAgainUntilTheyChange() throws Exception {
+    apply(SERVICE.formatted("dlt-n", "default", "*", "dlt-n"));
+    String n = "outbound|9080||dlt-n.default.svc.cluster.local";
+    try (DeltaAdsClient proxy =
+        new DeltaAdsClient(
+            xds.port(),
+            Proxies.node(
+                "sidecar~10.1.3.2~dlt-2.default~default.svc.cluster.local",
+                Map.of("app", "dlt"),
+                Map.of()))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> proxy.names(AdsClient.CDS).contains(n));
+      proxy.reject(DeltaAdsClient.EDS);
+      proxy.subscribe(DeltaAdsClient.EDS, java.util.List.of(n));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.responses(DeltaAdsClient.EDS).size() == 1);
+      // java-control-plane alone answers the NACK with the same names at once, in a loop.
+      await()
+          .during(Duration.ofMillis(700))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> proxy.responses(DeltaAdsClient.EDS).size() == 1);
+
+      apply(
+          """
+          apiVersion: networking.istio.io/v1
+          kind: WorkloadEntry
+          metadata: {name: dlt-n-1, namespace: default}
+          spec: {address: 10.1.3.21, labels: {app: dlt-n}}
+          """);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.responses(DeltaAdsClient.EDS).size() == 2);
+      assertThat(
+              proxy.responses(DeltaAdsClient.EDS).get(1).getResources(0).getResource().toString())
+          .contains("10.1.3.21");
+    }
+  }
+
+  @Test
   void onlyProxiesWhoseConfigChangedArePushed() throws Exception {
     try (AdsClient inDefault =
             new AdsClient(
