@@ -135,7 +135,8 @@ public class Gateway {
             Integer.parseInt(c.pilot().substring(colon + 1)),
             node,
             this::apply,
-            xdsThread);
+            xdsThread,
+            c.xdsDelta());
     xds.start();
     LOG.infof("gateway %s: listeners from pilot %s on %s", node.getId(), c.pilot(), c.listenHost());
   }

@@ -11,6 +11,13 @@ public interface GatewayConfig {
   @WithDefault("istiod.istio-system.svc:15010")
   String pilot();
 
+  /**
+   * Whether the xDS stream speaks delta (incremental) xDS, Istio's default since 1.22; false for
+   * state of the world.
+   */
+  @WithDefault("true")
+  boolean xdsDelta();
+
   /** The CA's address ({@code host:port}; istiod's TLS port). */
   @WithDefault("istiod.istio-system.svc:15012")
   String ca();

@@ -152,7 +152,8 @@ public class Sidecar {
             Integer.parseInt(c.pilot().substring(colon + 1)),
             node,
             this::apply,
-            xdsThread);
+            xdsThread,
+            c.xdsDelta());
     xds.start();
     LOG.infof("sidecar %s: %s; pilot %s", node.getId(), String.join("; ", bound), c.pilot());
   }

@@ -10,13 +10,17 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,11 +32,19 @@ import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
- * The proxy's side of ADS (state of the world): one stream to pilot carrying the node on every
- * request; clusters and listeners asked for whole, assignments and route configs by the names those
- * reference. Every update is offered to the proxy; it is ACKed when applied, NACKed with the
- * proxy's reason otherwise, and the previous resources stay in force. When pilot is unreachable the
- * proxy keeps what it has and reconnects with exponential backoff and full jitter.
+ * The proxy's side of ADS: one stream to pilot carrying the node on every request; clusters and
+ * listeners asked for whole, assignments and route configs by the names those reference. Every
+ * update is offered to the proxy; it is ACKed when applied, NACKed with the proxy's reason
+ * otherwise, and the previous resources stay in force. When pilot is unreachable the proxy keeps
+ * what it has and reconnects with exponential backoff and full jitter.
+ *
+ * <p>Two protocols, as Envoy speaks them. State of the world: each response holds every resource of
+ * its type. Delta (incremental, Istio's default since 1.22): a response holds the resources that
+ * changed and the names of those removed, and names are subscribed and unsubscribed as the
+ * references change; an endpoint change in a mesh of 1000 services is then one assignment, not
+ * 1000. On a new delta stream the first response of each type replaces what the proxy holds of it:
+ * the client does not send {@code initial_resource_versions}, so pilot sends every subscribed
+ * resource it has, and a resource removed while the stream was down is dropped then.
  */
 public final class XdsClient implements AutoCloseable {
 
@@ -45,6 +57,11 @@ public final class XdsClient implements AutoCloseable {
     String version = "";
     String nonce = "";
     Set<String> names = new TreeSet<>();
+
+    /** Delta: the names subscribed on the current stream; whether a response came on it. */
+    Set<String> subscribed = new TreeSet<>();
+
+    boolean answered;
   }
 
   private final ManagedChannel channel;
@@ -53,7 +70,9 @@ public final class XdsClient implements AutoCloseable {
   private final ScheduledExecutorService exec;
   private final Map<XdsType, TypeState> types = new EnumMap<>(XdsType.class);
   private volatile XdsResources accepted = XdsResources.EMPTY;
+  private final boolean delta;
   private StreamObserver<DiscoveryRequest> requests;
+  private StreamObserver<DeltaDiscoveryRequest> deltaRequests;
   private int failures;
   private volatile boolean connected;
   private volatile boolean closed;
@@ -71,13 +90,15 @@ public final class XdsClient implements AutoCloseable {
    * @param applier applies a candidate set of resources and returns null, or the reason it was
    *     refused; called on {@code exec}'s thread only
    * @param exec a single-threaded executor that runs all of this client's work, in order
+   * @param delta whether to speak delta xDS rather than state of the world
    */
   public XdsClient(
       String host,
       int port,
       Node node,
       Function<XdsResources, String> applier,
-      ScheduledExecutorService exec) {
+      ScheduledExecutorService exec,
+      boolean delta) {
     this.channel =
         NettyChannelBuilder.forAddress(host, port)
             .usePlaintext()
@@ -87,6 +108,7 @@ public final class XdsClient implements AutoCloseable {
     this.node = node;
     this.applier = applier;
     this.exec = exec;
+    this.delta = delta;
     for (XdsType t : XdsType.values()) {
       types.put(t, new TypeState());
     }
@@ -114,8 +136,17 @@ public final class XdsClient implements AutoCloseable {
     return out;
   }
 
+  /** Whether the stream speaks delta xDS. */
+  public boolean delta() {
+    return delta;
+  }
+
   private void connect() {
     if (closed) {
+      return;
+    }
+    if (delta) {
+      connectDelta();
       return;
     }
     requests =
@@ -235,6 +266,131 @@ public final class XdsClient implements AutoCloseable {
     requests.onNext(req.build());
   }
 
+  private void connectDelta() {
+    StreamObserver<DeltaDiscoveryRequest> stream =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .deltaAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DeltaDiscoveryResponse r) {
+                    exec.execute(() -> onDeltaResponse(r));
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    later(() -> lost(t.toString()));
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    later(() -> lost("stream closed by pilot"));
+                  }
+                });
+    deltaRequests = stream;
+    // A new stream knows nothing: subscribe to everything held, and take each type's first
+    // response as its whole state.
+    for (XdsType t : XdsType.values()) {
+      TypeState s = types.get(t);
+      s.answered = false;
+      s.subscribed = new TreeSet<>();
+      if (t.wildcard || !s.names.isEmpty()) {
+        subscribe(t, s);
+      }
+    }
+  }
+
+  /** Sends the difference between the names wanted and those subscribed (all, on a new stream). */
+  private void subscribe(XdsType type, TypeState s) {
+    DeltaDiscoveryRequest.Builder req =
+        DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type.url);
+    if (!type.wildcard) {
+      for (String n : s.names) {
+        if (!s.subscribed.contains(n)) {
+          req.addResourceNamesSubscribe(n);
+        }
+      }
+      for (String n : s.subscribed) {
+        if (!s.names.contains(n)) {
+          req.addResourceNamesUnsubscribe(n);
+        }
+      }
+      s.subscribed = new TreeSet<>(s.names);
+    }
+    deltaRequests.onNext(req.build());
+  }
+
+  private void onDeltaResponse(DeltaDiscoveryResponse r) {
+    XdsType type;
+    try {
+      type = XdsType.of(r.getTypeUrl());
+    } catch (IllegalArgumentException e) {
+      deltaAnswer(r, "this proxy does not take " + r.getTypeUrl());
+      return;
+    }
+    TypeState state = types.get(type);
+    String error;
+    XdsResources candidate = null;
+    try {
+      Map<String, Object> next = new LinkedHashMap<>();
+      if (state.answered) {
+        next.putAll(type.of(accepted));
+        if (!type.wildcard) {
+          // What was unsubscribed goes: pilot says nothing more of it.
+          next.keySet().retainAll(state.names);
+        }
+        r.getRemovedResourcesList().forEach(next::remove);
+      }
+      List<Any> added = new java.util.ArrayList<>(r.getResourcesCount());
+      for (Resource res : r.getResourcesList()) {
+        added.add(res.getResource());
+      }
+      next.putAll(type.decode(added));
+      candidate = type.replace(accepted, next);
+      error = applier.apply(candidate);
+    } catch (InvalidProtocolBufferException e) {
+      error = type + " resources do not decode: " + e.getMessage();
+    } catch (RuntimeException e) {
+      error = type + " version " + r.getSystemVersionInfo() + ": " + e.getMessage();
+    }
+    connected = true;
+    failures = 0;
+    if (error != null) {
+      LOG.warning("rejected " + type + " version " + r.getSystemVersionInfo() + ": " + error);
+      deltaAnswer(r, error);
+      return;
+    }
+    accepted = candidate;
+    state.answered = true;
+    state.version = r.getSystemVersionInfo();
+    deltaAnswer(r, null);
+    if (type == XdsType.CDS) {
+      followDelta(XdsType.EDS, edsNames(candidate));
+    } else if (type == XdsType.LDS) {
+      followDelta(XdsType.RDS, rdsNames(candidate));
+    }
+  }
+
+  private void followDelta(XdsType type, Set<String> names) {
+    TypeState s = types.get(type);
+    if (!names.equals(s.names)) {
+      s.names = names;
+      subscribe(type, s);
+    }
+  }
+
+  /** The ACK (no error) or NACK of a delta response. */
+  private void deltaAnswer(DeltaDiscoveryResponse r, String error) {
+    DeltaDiscoveryRequest.Builder req =
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(r.getTypeUrl())
+            .setResponseNonce(r.getNonce());
+    if (error != null) {
+      req.setErrorDetail(Status.newBuilder().setCode(3).setMessage(error));
+    }
+    deltaRequests.onNext(req.build());
+  }
+
   static Set<String> edsNames(XdsResources r) {
     Set<String> out = new TreeSet<>();
     for (Cluster c : r.clusters().values()) {
@@ -281,6 +437,9 @@ public final class XdsClient implements AutoCloseable {
         () -> {
           if (requests != null) {
             requests.onCompleted();
+          }
+          if (deltaRequests != null) {
+            deltaRequests.onCompleted();
           }
         });
     channel.shutdownNow();

@@ -62,6 +62,16 @@ enum XdsType {
     return out;
   }
 
+  /** What the proxy holds of this type. */
+  Map<String, ?> of(XdsResources r) {
+    return switch (this) {
+      case CDS -> r.clusters();
+      case EDS -> r.endpoints();
+      case LDS -> r.listeners();
+      case RDS -> r.routes();
+    };
+  }
+
   @SuppressWarnings("unchecked")
   XdsResources replace(XdsResources r, Map<String, ?> resources) {
     return switch (this) {

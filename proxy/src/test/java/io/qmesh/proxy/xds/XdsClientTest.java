@@ -116,7 +116,7 @@ class XdsClientTest {
   }
 
   private void connect(int port, java.util.function.Function<XdsResources, String> applier) {
-    client = new XdsClient("127.0.0.1", port, NODE, applier, exec);
+    client = new XdsClient("127.0.0.1", port, NODE, applier, exec, false);
     client.start();
   }
 
