@@ -6,6 +6,7 @@ import com.google.protobuf.Value;
 import com.google.protobuf.WireFormat;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -20,9 +21,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One simulated sidecar on an ADS stream, subscribing as Envoy does: every cluster and listener,
- * then the assignments and route configs by name. It ACKs each response at once and remembers, per
- * type, the last version and when it arrived.
+ * One simulated sidecar on an ADS stream, state of the world or delta, subscribing as Envoy does:
+ * every cluster and listener, then the assignments and route configs by name. It ACKs each response
+ * at once and remembers, per type, the last version and when it arrived.
  */
 final class FakeProxy {
 
@@ -37,6 +38,43 @@ final class FakeProxy {
   record Header(String version, String typeUrl, String nonce) {}
 
   /**
+   * Reads a response's version (field 1, state of the world's {@code version_info} and delta's
+   * {@code system_version_info}), type (4) and nonce (5), skipping the resources.
+   */
+  static Header header(InputStream stream) {
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(stream);
+      String version = "";
+      String type = "";
+      String nonce = "";
+      for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+        switch (WireFormat.getTagFieldNumber(tag)) {
+          case 1 -> version = in.readStringRequireUtf8();
+          case 4 -> type = in.readStringRequireUtf8();
+          case 5 -> nonce = in.readStringRequireUtf8();
+          default -> in.skipField(tag);
+        }
+      }
+      return new Header(version, type, nonce);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static final MethodDescriptor.Marshaller<Header> HEADER =
+      new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(Header value) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Header parse(InputStream stream) {
+          return header(stream);
+        }
+      };
+
+  /**
    * The ADS method with a response reader that skips the resources: the load generator shares the
    * cores with pilot, so it must not spend them parsing what it does not look at.
    */
@@ -44,46 +82,30 @@ final class FakeProxy {
       AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().toBuilder(
               AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
                   .getRequestMarshaller(),
-              new MethodDescriptor.Marshaller<Header>() {
-                @Override
-                public InputStream stream(Header value) {
-                  throw new UnsupportedOperationException();
-                }
+              HEADER)
+          .build();
 
-                @Override
-                public Header parse(InputStream stream) {
-                  try {
-                    CodedInputStream in = CodedInputStream.newInstance(stream);
-                    String version = "";
-                    String type = "";
-                    String nonce = "";
-                    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-                      switch (WireFormat.getTagFieldNumber(tag)) {
-                        case 1 -> version = in.readStringRequireUtf8();
-                        case 4 -> type = in.readStringRequireUtf8();
-                        case 5 -> nonce = in.readStringRequireUtf8();
-                        default -> in.skipField(tag);
-                      }
-                    }
-                    return new Header(version, type, nonce);
-                  } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                  }
-                }
-              })
+  /** The delta ADS method, read the same way. */
+  static final MethodDescriptor<DeltaDiscoveryRequest, Header> DELTA_ADS =
+      AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod().toBuilder(
+              AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod()
+                  .getRequestMarshaller(),
+              HEADER)
           .build();
 
   final Map<String, Seen> seen = new ConcurrentHashMap<>();
   private volatile boolean closing;
   private final Node node;
   private final StreamObserver<DiscoveryRequest> requests;
+  private final StreamObserver<DeltaDiscoveryRequest> deltaRequests;
 
   FakeProxy(
       Channel channel,
       String id,
       Map<String, String> labels,
       List<String> edsNames,
-      List<String> rdsNames) {
+      List<String> rdsNames,
+      boolean delta) {
     Struct.Builder lb = Struct.newBuilder();
     labels.forEach((k, v) -> lb.putFields(k, Value.newBuilder().setStringValue(v).build()));
     node =
@@ -93,26 +115,63 @@ final class FakeProxy {
                 Struct.newBuilder()
                     .putFields("LABELS", Value.newBuilder().setStructValue(lb).build()))
             .build();
+    StreamObserver<Header> responses =
+        new StreamObserver<>() {
+          @Override
+          public void onNext(Header r) {
+            seen.put(r.typeUrl(), new Seen(r.version(), System.nanoTime()));
+            if (deltaRequests != null) {
+              synchronized (FakeProxy.this) {
+                deltaRequests.onNext(
+                    DeltaDiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(r.typeUrl())
+                        .setResponseNonce(r.nonce())
+                        .build());
+              }
+            } else {
+              send(r.typeUrl(), r.version(), r.nonce(), List.of());
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            if (!closing) {
+              System.err.println(id + ": stream failed: " + t);
+            }
+          }
+
+          @Override
+          public void onCompleted() {}
+        };
+    if (delta) {
+      requests = null;
+      deltaRequests =
+          ClientCalls.asyncBidiStreamingCall(
+              channel.newCall(DELTA_ADS, CallOptions.DEFAULT), responses);
+      synchronized (this) {
+        for (String type : List.of(CDS, LDS)) {
+          deltaRequests.onNext(
+              DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+        }
+        deltaRequests.onNext(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(EDS)
+                .addAllResourceNamesSubscribe(edsNames)
+                .build());
+        deltaRequests.onNext(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(RDS)
+                .addAllResourceNamesSubscribe(rdsNames)
+                .build());
+      }
+      return;
+    }
+    deltaRequests = null;
     requests =
-        ClientCalls.asyncBidiStreamingCall(
-            channel.newCall(ADS, CallOptions.DEFAULT),
-            new StreamObserver<Header>() {
-              @Override
-              public void onNext(Header r) {
-                seen.put(r.typeUrl(), new Seen(r.version(), System.nanoTime()));
-                send(r.typeUrl(), r.version(), r.nonce(), List.of());
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                if (!closing) {
-                  System.err.println(id + ": stream failed: " + t);
-                }
-              }
-
-              @Override
-              public void onCompleted() {}
-            });
+        ClientCalls.asyncBidiStreamingCall(channel.newCall(ADS, CallOptions.DEFAULT), responses);
     send(CDS, "", "", List.of());
     send(LDS, "", "", List.of());
     send(EDS, "", "", edsNames);
@@ -142,6 +201,10 @@ final class FakeProxy {
 
   void close() {
     closing = true;
-    requests.onCompleted();
+    if (deltaRequests != null) {
+      deltaRequests.onCompleted();
+    } else {
+      requests.onCompleted();
+    }
   }
 }

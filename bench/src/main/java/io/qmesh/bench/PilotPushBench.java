@@ -79,7 +79,8 @@ public final class PilotPushBench {
                 id,
                 Map.of("app", "svc-" + (i % services), "version", "v1"),
                 eds,
-                List.of("9080")));
+                List.of("9080"),
+                DELTA));
       }
       awaitAll(fleet, FakeProxy::hasAll, 600);
       line(
@@ -148,6 +149,13 @@ public final class PilotPushBench {
    * <tmpdir>/pilot-<change>.txt}.
    */
   private static final String PROFILER = System.getProperty("bench.profiler");
+
+  /**
+   * Whether the simulated proxies speak delta xDS, as qmesh's sidecars do by default ({@code
+   * -Dbench.delta=false} for state of the world).
+   */
+  private static final boolean DELTA =
+      Boolean.parseBoolean(System.getProperty("bench.delta", "true"));
 
   /** The changes measured ({@code -Dbench.changes=route,endpoint}, both by default). */
   private static final List<String> CHANGES =
