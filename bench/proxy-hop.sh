@@ -281,7 +281,9 @@ fi
 # through it (+tel) and through the first client (-tel) alternate, each proxy warmed up on its own
 # steady config. (Applying and deleting the Telemetry on one proxy between runs, as this bench did
 # before, sends its JIT back to recompiling the whole request path each time, and that transition
-# was measured as the telemetry's cost.) QMESH_BENCH_TEL=tracing|logs measures one of the two alone.
+# was measured as the telemetry's cost.) QMESH_BENCH_TEL=tracing|logs measures one of the two alone;
+# QMESH_BENCH_TEL=none applies no Telemetry: the two client sidecars are alike, and what the runs
+# measure between them is what two JVMs of the same build differ by (a control).
 TEL_TRACING='  tracing:
   - providers: [{name: zipkin}]
     randomSamplingPercentage: 1.0'
@@ -290,6 +292,7 @@ TEL_LOGS='  accessLogging:
 case "${QMESH_BENCH_TEL:-}" in
   tracing) TEL_SPEC=$TEL_TRACING ;;
   logs) TEL_SPEC=$TEL_LOGS ;;
+  none) TEL_SPEC="" ;;
   *) TEL_SPEC="$TEL_TRACING
 $TEL_LOGS" ;;
 esac
@@ -311,7 +314,7 @@ profile() { # start|stop file (of the proxy PROFILE_PID)
     else jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"stop,file=$WORK/tel-$2.txt,collapsed\"" >/dev/null; fi
   fi
 }
-if [ "$TEL_RUNS" = 1 ]; then
+if [ "$TEL_RUNS" = 1 ] && [ -n "$TEL_SPEC" ]; then
   curl -sf --data-binary @- "http://127.0.0.1:$PILOT_HTTP/apis/config" >/dev/null <<EOF
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
@@ -323,6 +326,8 @@ $TEL_SPEC
 EOF
   until telemetry_configured $TEL_ADMIN; do sleep 0.3; done
   if telemetry_configured $CLIENT_ADMIN; then echo "the Telemetry reached the other client too"; exit 1; fi
+fi
+if [ "$TEL_RUNS" = 1 ]; then
   for ((cycle = 1; cycle <= ${QMESH_BENCH_TEL_CYCLES:-2}; cycle++)); do
     export CYCLE=$cycle
     PROFILE_AS=$cycle ONLY="" run "1 hop +tel" "http://127.0.0.1:$TEL_OUT/" "direct:9080" "http://127.0.0.1:$TEL_OUT/" "$TEL_PID"

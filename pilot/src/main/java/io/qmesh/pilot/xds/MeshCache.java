@@ -2,12 +2,17 @@ package io.qmesh.pilot.xds;
 
 import io.envoyproxy.controlplane.cache.CacheStatusInfo;
 import io.envoyproxy.controlplane.cache.DeltaCacheStatusInfo;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.WatchCancelledException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,6 +49,14 @@ public final class MeshCache extends SimpleCache<String> {
         });
   }
 
+  /**
+   * The answer to each delta watch, as java-control-plane gives it: the resources whose version
+   * changed from the previous snapshot (and that the watch tracks, or asks for, or all of them for
+   * a wildcard watch) and the removed names it tracks. The difference between the two snapshots is
+   * computed once per type for all the proxies that move from the same snapshot to the same
+   * snapshot (proxies of one shape share both), and not at all for a type whose version did not
+   * change. State-of-the-world watches are java-control-plane's.
+   */
   @Override
   protected void respondWithSpecificOrder(
       String node,
@@ -51,17 +64,87 @@ public final class MeshCache extends SimpleCache<String> {
       Snapshot snapshot,
       Map<ResourceType, CacheStatusInfo<String>> statuses,
       Map<ResourceType, DeltaCacheStatusInfo<String>> deltaStatuses) {
-    if (previous != null && !deltaStatuses.isEmpty()) {
-      Map<ResourceType, DeltaCacheStatusInfo<String>> changed = new EnumMap<>(ResourceType.class);
-      deltaStatuses.forEach(
-          (type, status) -> {
-            if (!previous.version(type, List.of()).equals(snapshot.version(type, List.of()))) {
-              changed.put(type, status);
+    super.respondWithSpecificOrder(node, previous, snapshot, statuses, Map.of());
+    for (ResourceType type : Resources.RESOURCE_TYPES_IN_ORDER) {
+      DeltaCacheStatusInfo<String> status = deltaStatuses.get(type);
+      if (status == null) {
+        continue;
+      }
+      String version = snapshot.version(type, List.of());
+      if (previous != null && previous.version(type, List.of()).equals(version)) {
+        continue;
+      }
+      Diff diff = diff(previous, snapshot, type);
+      status.watchesRemoveIf(
+          (id, watch) -> {
+            if (watch.version().equals(version)) {
+              return false;
             }
+            Map<String, VersionedResource<?>> changed = new HashMap<>();
+            diff.changed.forEach(
+                (name, resource) -> {
+                  String tracked = watch.trackedResources().get(name);
+                  if (watch.pendingResources().contains(name)
+                      || (tracked == null
+                          ? watch.isWildcard()
+                          : !tracked.equals(resource.version()))) {
+                    changed.put(name, resource);
+                  }
+                });
+            List<String> removed = new ArrayList<>();
+            for (String name : diff.removed) {
+              if (watch.trackedResources().get(name) != null) {
+                removed.add(name);
+              }
+            }
+            if (changed.isEmpty() && removed.isEmpty()) {
+              return false;
+            }
+            try {
+              watch.respond(DeltaResponse.create(watch.request(), changed, removed, version));
+            } catch (WatchCancelledException cancelled) {
+              // The stream went away: the watch goes too.
+            }
+            return true;
           });
-      deltaStatuses = changed;
     }
-    super.respondWithSpecificOrder(node, previous, snapshot, statuses, deltaStatuses);
+  }
+
+  /** What changed in one type between two snapshots. */
+  private record Diff(
+      Snapshot previous,
+      Snapshot snapshot,
+      Map<String, VersionedResource<?>> changed,
+      List<String> removed) {}
+
+  /** The last difference computed per type; used under the cache's lock (setSnapshot). */
+  private final Map<ResourceType, Diff> diffs = new EnumMap<>(ResourceType.class);
+
+  private Diff diff(Snapshot previous, Snapshot snapshot, ResourceType type) {
+    Diff d = diffs.get(type);
+    if (d != null && d.previous == previous && d.snapshot == snapshot) {
+      return d;
+    }
+    Map<String, VersionedResource<?>> before =
+        previous == null ? Map.of() : previous.versionedResources(type);
+    Map<String, VersionedResource<?>> after = snapshot.versionedResources(type);
+    Map<String, VersionedResource<?>> changed = new HashMap<>();
+    after.forEach(
+        (name, resource) -> {
+          VersionedResource<?> old = before.get(name);
+          if (old == null || !old.version().equals(resource.version())) {
+            changed.put(name, resource);
+          }
+        });
+    List<String> removed = new ArrayList<>();
+    for (String name : before.keySet()) {
+      if (!after.containsKey(name)) {
+        removed.add(name);
+      }
+    }
+    d = new Diff(previous, snapshot, Map.copyOf(changed), List.copyOf(removed));
+    diffs.put(type, d);
+    return d;
   }
 
   @Override
