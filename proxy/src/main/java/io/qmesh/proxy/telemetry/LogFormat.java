@@ -138,18 +138,19 @@ final class LogFormat {
 
   /**
    * What a rendering thread keeps between lines: the last start time's text, and the text of the
-   * addresses it printed, by identity: an address object seen again (a connection's, which Vert.x
-   * keeps for the connection's life) is copied from its cached array instead of written out as host
-   * and port. The table is direct-mapped and large enough that the addresses of a busy proxy's
-   * connections rarely share a slot: with 256 slots, the benchmark's 150 or so connections (50
-   * downstream with two addresses each, the upstream pool's) pushed each other out on about half of
-   * the lookups. Used by one thread at a time.
+   * addresses it printed, by value (host and port, or a socket's path): an address seen again is
+   * copied from its cached array instead of written out. By value, not by identity: in the
+   * benchmark's profile the identity-keyed table missed on nearly every line (an address object is
+   * made anew per request somewhere below Vert.x's accessors), formatting at least one address per
+   * line. The table is direct-mapped and large enough that a busy proxy's connections rarely share
+   * a slot. Used by one thread at a time.
    */
   static final class Scratch {
     private static final int ADDRESSES = 4096;
 
     final StartTime time = new StartTime();
-    private final SocketAddress[] addresses = new SocketAddress[ADDRESSES];
+    private final String[] hosts = new String[ADDRESSES];
+    private final int[] ports = new int[ADDRESSES];
     private final byte[][] texts = new byte[ADDRESSES][];
 
     /** Addresses formatted because the table did not hold them (read by tests). */
@@ -157,12 +158,19 @@ final class LogFormat {
 
     /** {@code host:port} (or a socket's path) as UTF-8. */
     byte[] address(SocketAddress a) {
-      int h = System.identityHashCode(a);
+      String path = a.path();
+      String host = path != null ? path : a.host();
+      int port = path != null ? -1 : a.port();
+      if (host == null) {
+        host = "";
+      }
+      int h = host.hashCode() * 31 + port;
       int i = (h ^ (h >>> 12)) & (ADDRESSES - 1);
-      if (addresses[i] != a) {
-        String text = a.path() != null ? a.path() : a.host() + ":" + a.port();
+      if (ports[i] != port || !host.equals(hosts[i])) {
+        String text = path != null ? path : host + ":" + port;
         texts[i] = text.getBytes(StandardCharsets.UTF_8);
-        addresses[i] = a;
+        hosts[i] = host;
+        ports[i] = port;
         misses++;
       }
       return texts[i];
