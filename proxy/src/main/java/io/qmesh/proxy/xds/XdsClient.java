@@ -141,6 +141,26 @@ public final class XdsClient implements AutoCloseable {
     return delta;
   }
 
+  /** A stream's responses, each handled on the client's executor; its end is a lost stream. */
+  private <R> StreamObserver<R> responses(java.util.function.Consumer<R> handler) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(R r) {
+        exec.execute(() -> handler.accept(r));
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        later(() -> lost(t.toString()));
+      }
+
+      @Override
+      public void onCompleted() {
+        later(() -> lost("stream closed by pilot"));
+      }
+    };
+  }
+
   private void connect() {
     if (closed) {
       return;
@@ -151,23 +171,7 @@ public final class XdsClient implements AutoCloseable {
     }
     requests =
         AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .streamAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DiscoveryResponse r) {
-                    exec.execute(() -> onResponse(r));
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    later(() -> lost(t.toString()));
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    later(() -> lost("stream closed by pilot"));
-                  }
-                });
+            .streamAggregatedResources(responses(this::onResponse));
     // Ask again for what we hold, at the versions we hold: pilot answers only what changed.
     for (XdsType t : XdsType.values()) {
       if (t.wildcard || !types.get(t).names.isEmpty()) {
@@ -269,23 +273,7 @@ public final class XdsClient implements AutoCloseable {
   private void connectDelta() {
     StreamObserver<DeltaDiscoveryRequest> stream =
         AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .deltaAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DeltaDiscoveryResponse r) {
-                    exec.execute(() -> onDeltaResponse(r));
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    later(() -> lost(t.toString()));
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    later(() -> lost("stream closed by pilot"));
-                  }
-                });
+            .deltaAggregatedResources(responses(this::onDeltaResponse));
     deltaRequests = stream;
     // A new stream knows nothing: subscribe to everything held, and take each type's first
     // response as its whole state.
