@@ -161,6 +161,12 @@ class DeltaXdsClientTest {
     client.start();
   }
 
+  /** The name of route config 9080's first virtual host, or null while there is none. */
+  private String vhost() {
+    RouteConfiguration rc = client.resources().routes().get("9080");
+    return rc == null ? null : rc.getVirtualHosts(0).getName();
+  }
+
   private int port(String service) {
     ClusterLoadAssignment cla = client.resources().endpoints().get("outbound|9080||" + service);
     return cla == null
@@ -269,22 +275,11 @@ class DeltaXdsClientTest {
         requests.stream().filter(DeltaDiscoveryRequest::hasErrorDetail).findFirst().orElseThrow();
     assertThat(nack.getErrorDetail().getMessage()).isEqualTo("virtual host broken: cannot compile");
     assertThat(nack.getResponseNonce()).isNotEmpty();
-    assertThat(client.resources().routes().get("9080").getVirtualHosts(0).getName())
-        .isEqualTo("first");
+    assertThat(vhost()).isEqualTo("first");
     assertThat(client.versions()).containsEntry("rds", "1");
 
     cache.setSnapshot(NODE.getId(), snapshot("3", "fixed", Map.of("a", 1001)));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                client
-                    .resources()
-                    .routes()
-                    .get("9080")
-                    .getVirtualHosts(0)
-                    .getName()
-                    .equals("fixed"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> "fixed".equals(vhost()));
     assertThat(requests.stream().filter(DeltaDiscoveryRequest::hasErrorDetail)).hasSize(1);
   }
 
@@ -294,7 +289,9 @@ class DeltaXdsClientTest {
     int port = server.getPort();
     cache.setSnapshot(NODE.getId(), snapshot("1", "first", Map.of("a", 1001, "b", 1002)));
     connect(port, r -> null);
-    await().atMost(Duration.ofSeconds(10)).until(() -> client.resources().endpoints().size() == 2);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> client.resources().endpoints().size() == 2 && "first".equals(vhost()));
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     await().atMost(Duration.ofSeconds(5)).until(() -> !client.connected());
     assertThat(client.resources().clusters()).hasSize(2);
@@ -310,13 +307,7 @@ class DeltaXdsClientTest {
                 client.connected()
                     && client.resources().clusters().size() == 1
                     && port("a") == 1003
-                    && client
-                        .resources()
-                        .routes()
-                        .get("9080")
-                        .getVirtualHosts(0)
-                        .getName()
-                        .equals("second"));
+                    && "second".equals(vhost()));
     assertThat(client.resources().clusters()).containsOnlyKeys("outbound|9080||a");
     assertThat(client.resources().endpoints()).containsOnlyKeys("outbound|9080||a");
   }

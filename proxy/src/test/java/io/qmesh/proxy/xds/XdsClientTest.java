@@ -186,7 +186,9 @@ class XdsClientTest {
     int port = server.getPort();
     cache.setSnapshot(NODE.getId(), snapshot("1", "first"));
     connect(port, r -> null);
-    await().atMost(Duration.ofSeconds(10)).until(client::connected);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> client.connected() && client.resources().routes().containsKey("9080"));
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     await().atMost(Duration.ofSeconds(5)).until(() -> !client.connected());
     assertThat(client.resources().routes().get("9080").getVirtualHosts(0).getName())
