@@ -49,6 +49,16 @@ public final class MeshCache extends SimpleCache<String> {
         });
   }
 
+  /** Drops a task given to {@link #onNextSnapshot} that has not run. */
+  void forgetNextSnapshot(String node, Runnable task) {
+    onNextSnapshot.computeIfPresent(
+        node,
+        (k, tasks) -> {
+          tasks.remove(task);
+          return tasks.isEmpty() ? null : tasks;
+        });
+  }
+
   /**
    * The answer to each delta watch, as java-control-plane gives it: the resources whose version
    * changed from the previous snapshot (and that the watch tracks, or asks for, or all of them for

@@ -111,16 +111,8 @@ final class NackAwareWatcher implements ConfigWatcher {
             requesterVersion,
             isWildcard,
             responseConsumer);
-    placeholder.setStop(
-        () -> {
-          synchronized (real) {
-            if (real[0] != null) {
-              real[0].cancel();
-            }
-          }
-        });
-    cache.onNextSnapshot(
-        request.v3Request().getNode().getId(),
+    String node = request.v3Request().getNode().getId();
+    Runnable release =
         () -> {
           synchronized (real) {
             if (!placeholder.isCancelled()) {
@@ -135,7 +127,18 @@ final class NackAwareWatcher implements ConfigWatcher {
                       hasClusterChanged);
             }
           }
+        };
+    placeholder.setStop(
+        () -> {
+          // The stream ended or asked again: nothing waits for the next snapshot any more.
+          cache.forgetNextSnapshot(node, release);
+          synchronized (real) {
+            if (real[0] != null) {
+              real[0].cancel();
+            }
+          }
         });
+    cache.onNextSnapshot(node, release);
     return placeholder;
   }
 }

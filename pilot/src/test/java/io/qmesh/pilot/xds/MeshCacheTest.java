@@ -121,4 +121,20 @@ class MeshCacheTest {
     // "n" is neither tracked nor asked for by the named watch, and "a" did not change.
     assertThat(endpoints).isEmpty();
   }
+
+  @Test
+  void aTaskForTheNextSnapshotRunsOnceUnlessForgotten() {
+    Snapshot first = snapshot("c1", "e1", List.of(cla("a", 1)));
+    java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+    Runnable kept = ran::incrementAndGet;
+    Runnable forgotten = () -> ran.addAndGet(100);
+    cache.onNextSnapshot("p", kept);
+    cache.onNextSnapshot("p", forgotten);
+    cache.forgetNextSnapshot("p", forgotten);
+    cache.setSnapshot("other", first);
+    assertThat(ran).hasValue(0);
+    cache.setSnapshot("p", first);
+    cache.setSnapshot("p", first);
+    assertThat(ran).hasValue(1);
+  }
 }
