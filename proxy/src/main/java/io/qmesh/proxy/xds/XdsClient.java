@@ -58,9 +58,7 @@ public final class XdsClient implements AutoCloseable {
     String nonce = "";
     Set<String> names = new TreeSet<>();
 
-    /** Delta: the names subscribed on the current stream; whether a response came on it. */
-    Set<String> subscribed = new TreeSet<>();
-
+    /** Delta: whether a response of this type came on the current stream. */
     boolean answered;
   }
 
@@ -246,8 +244,13 @@ public final class XdsClient implements AutoCloseable {
   private void follow(XdsType type, Set<String> names) {
     TypeState s = types.get(type);
     if (!names.equals(s.names)) {
+      Set<String> before = s.names;
       s.names = names;
-      send(type, s.version, s.nonce, null);
+      if (delta) {
+        subscribe(type, before);
+      } else {
+        send(type, s.version, s.nonce, null);
+      }
     }
   }
 
@@ -280,29 +283,30 @@ public final class XdsClient implements AutoCloseable {
     for (XdsType t : XdsType.values()) {
       TypeState s = types.get(t);
       s.answered = false;
-      s.subscribed = new TreeSet<>();
       if (t.wildcard || !s.names.isEmpty()) {
-        subscribe(t, s);
+        subscribe(t, Set.of());
       }
     }
   }
 
-  /** Sends the difference between the names wanted and those subscribed (all, on a new stream). */
-  private void subscribe(XdsType type, TypeState s) {
+  /**
+   * Sends the difference between the names wanted now and {@code before} (none, on a new stream).
+   */
+  private void subscribe(XdsType type, Set<String> before) {
+    Set<String> names = types.get(type).names;
     DeltaDiscoveryRequest.Builder req =
         DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type.url);
     if (!type.wildcard) {
-      for (String n : s.names) {
-        if (!s.subscribed.contains(n)) {
+      for (String n : names) {
+        if (!before.contains(n)) {
           req.addResourceNamesSubscribe(n);
         }
       }
-      for (String n : s.subscribed) {
-        if (!s.names.contains(n)) {
+      for (String n : before) {
+        if (!names.contains(n)) {
           req.addResourceNamesUnsubscribe(n);
         }
       }
-      s.subscribed = new TreeSet<>(s.names);
     }
     deltaRequests.onNext(req.build());
   }
@@ -352,17 +356,9 @@ public final class XdsClient implements AutoCloseable {
     state.version = r.getSystemVersionInfo();
     deltaAnswer(r, null);
     if (type == XdsType.CDS) {
-      followDelta(XdsType.EDS, edsNames(candidate));
+      follow(XdsType.EDS, edsNames(candidate));
     } else if (type == XdsType.LDS) {
-      followDelta(XdsType.RDS, rdsNames(candidate));
-    }
-  }
-
-  private void followDelta(XdsType type, Set<String> names) {
-    TypeState s = types.get(type);
-    if (!names.equals(s.names)) {
-      s.names = names;
-      subscribe(type, s);
+      follow(XdsType.RDS, rdsNames(candidate));
     }
   }
 
