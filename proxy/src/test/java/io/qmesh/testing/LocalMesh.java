@@ -30,6 +30,7 @@ public final class LocalMesh implements AutoCloseable {
   private final Path logs = Path.of("target", "it-logs");
   private final List<Process> processes = new ArrayList<>();
   private final List<HttpServer> apps = new ArrayList<>();
+  private final java.util.Set<String> started = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final HttpClient http = HttpClient.newHttpClient();
   private int pilotHttp;
   private int pilotXds;
@@ -140,7 +141,11 @@ public final class LocalMesh implements AutoCloseable {
                 "-jar",
                 jar.toString())
             .redirectErrorStream(true)
-            .redirectOutput(logs.resolve(name + ".log").toFile());
+            // A restarted component (pilot) appends to its log, so the run before stays readable.
+            .redirectOutput(
+                started.add(name)
+                    ? ProcessBuilder.Redirect.to(logs.resolve(name + ".log").toFile())
+                    : ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".log").toFile()));
     b.environment().putAll(all);
     processes.add(b.start());
     return Integer.parseInt(all.get("QMESH_ADMIN_PORT"));

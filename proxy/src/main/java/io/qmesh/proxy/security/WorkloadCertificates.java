@@ -20,9 +20,10 @@ import org.jboss.logging.Logger;
  * The workload's certificate, as istio-agent keeps it: a new key (ECDSA P-256) and a certificate
  * from the CA for the workload's identity, renewed at about half its life (with jitter, so proxies
  * started together do not renew together). When the CA cannot be reached or refuses, the current
- * certificate stays in use and the request is retried with backoff (full jitter, up to 30 s).
- * Handshakes read the current certificate each time ({@link #keyManager()}), so a renewal needs no
- * listener or connection to be replaced.
+ * certificate stays in use and the request is retried with backoff (jittered, up to 30 s, and at
+ * most a tenth of the life the current certificate has left). Handshakes read the current
+ * certificate each time ({@link #keyManager()}), so a renewal needs no listener or connection to be
+ * replaced.
  */
 public final class WorkloadCertificates implements AutoCloseable {
 
@@ -165,8 +166,7 @@ public final class WorkloadCertificates implements AutoCloseable {
     }
     if (err != null) {
       failures++;
-      long cap = Math.min(MAX_BACKOFF.toMillis(), 500L << Math.min(failures, 10));
-      long delay = ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
+      long delay = retryDelay(failures, current);
       lastError = String.valueOf(err.getMessage());
       LOG.warnf(
           "certificate for %s: the CA did not sign (%s); %s; retrying in %d ms",
@@ -201,6 +201,23 @@ public final class WorkloadCertificates implements AutoCloseable {
     long life = b.notAfter().toEpochMilli() - Math.max(now, b.notBefore().toEpochMilli());
     long delay = life / 2 - ThreadLocalRandom.current().nextLong(Math.max(0, life) / 20 + 1);
     return Math.max(MIN_RENEWAL.toMillis(), delay);
+  }
+
+  /**
+   * The wait before the next try after {@code failures} failed ones: exponential from half a
+   * second, jittered over its upper half, up to {@link #MAX_BACKOFF}, and never more than a tenth
+   * of the life the current certificate has left (at least {@link #MIN_RENEWAL}). A CA that comes
+   * back after a long outage is tried again within seconds of it while the certificate in use still
+   * holds, not after a backoff that outlives it: a proxy whose certificate expires fails every new
+   * mutual TLS handshake.
+   */
+  long retryDelay(int failures, Bundle current) {
+    long cap = Math.min(MAX_BACKOFF.toMillis(), 500L << Math.min(failures, 10));
+    if (current != null) {
+      long left = current.notAfter().toEpochMilli() - clock.millis();
+      cap = Math.min(cap, Math.max(MIN_RENEWAL.toMillis(), left / 10));
+    }
+    return ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
   }
 
   private void schedule(long delayMillis) {

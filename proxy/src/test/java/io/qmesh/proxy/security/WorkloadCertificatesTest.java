@@ -66,4 +66,29 @@ class WorkloadCertificatesTest {
     assertThat(receivedAt(ISSUED.plusSeconds(600)).renewalDelay(b))
         .isEqualTo(WorkloadCertificates.MIN_RENEWAL.toMillis());
   }
+
+  @Test
+  void theCaIsRetriedWithExponentialBackoffUpToThirtySecondsWhileTheCertificateHasTimeLeft() {
+    WorkloadCertificates.Bundle b = issued(Duration.ofHours(24));
+    WorkloadCertificates certs = receivedAt(ISSUED.plusSeconds(3600));
+    for (int i = 0; i < 50; i++) {
+      assertThat(certs.retryDelay(1, b)).isBetween(500L, 1_000L);
+      assertThat(certs.retryDelay(3, b)).isBetween(2_000L, 4_000L);
+      assertThat(certs.retryDelay(20, b)).isBetween(15_000L, 30_000L);
+      assertThat(certs.retryDelay(20, null)).isBetween(15_000L, 30_000L);
+    }
+  }
+
+  @Test
+  void aCertificateNearItsEndIsRetriedWithinATenthOfWhatIsLeft() {
+    // A CA back after a long outage must be tried again before the certificate in use expires:
+    // with 60 s left, a 30 s backoff could outlive it.
+    WorkloadCertificates.Bundle b = issued(Duration.ofMinutes(3));
+    Instant end = b.notAfter();
+    for (int i = 0; i < 50; i++) {
+      assertThat(receivedAt(end.minusSeconds(60)).retryDelay(20, b)).isBetween(3_000L, 6_000L);
+      assertThat(receivedAt(end.minusSeconds(5)).retryDelay(20, b)).isBetween(500L, 1_000L);
+      assertThat(receivedAt(end.plusSeconds(5)).retryDelay(20, b)).isBetween(500L, 1_000L);
+    }
+  }
 }
