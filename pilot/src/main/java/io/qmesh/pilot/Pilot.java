@@ -45,6 +45,12 @@ public class Pilot {
   private final XdsServer xds;
   private final CaServer ca;
 
+  /**
+   * Set when pilot stops: the streams gRPC cancels then report their proxies gone after the push
+   * thread has stopped, and a stopping pilot neither schedules their removal nor pushes.
+   */
+  private volatile boolean stopping;
+
   public Pilot(PilotConfig config, MeterRegistry metrics) {
     MeshCache cache = new MeshCache();
     this.store = new LocalConfigStore(Path.of(config.stateDir(), "config"));
@@ -63,12 +69,16 @@ public class Pilot {
     this.tracker =
         new ProxyTracker(
             node -> {
-              registry.connected(node);
-              scheduler.connected(node);
+              if (!stopping) {
+                registry.connected(node);
+                scheduler.connected(node);
+              }
             },
             node -> {
-              registry.disconnected(node);
-              scheduler.disconnected(node);
+              if (!stopping) {
+                registry.disconnected(node);
+                scheduler.disconnected(node);
+              }
             },
             metrics);
     this.xds =
@@ -115,6 +125,7 @@ public class Pilot {
   }
 
   void onStop(@Observes ShutdownEvent event) {
+    stopping = true;
     if (ca != null) {
       ca.close();
     }
