@@ -293,9 +293,10 @@ class ProtocolsTest {
                       // Vert.x asks it of HTTP/2 too; it sends no transfer-encoding there.
                       r.setChunked(true);
                       r.write("hello, ");
-                      return r.end("world").compose(v -> r.response());
-                    })
-                .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString()))));
+                      return r.end("world")
+                          .compose(v -> r.response())
+                          .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString())));
+                    }));
     assertThat(streamed.response().statusCode()).isEqualTo(200);
     assertThat(streamed.body())
         .startsWith("HTTP_1_1 authority=web1:8081")
@@ -439,7 +440,23 @@ class ProtocolsTest {
           .isInstanceOfSatisfying(
               StatusRuntimeException.class,
               e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    } finally {
+      channel.shutdownNow();
+    }
+  }
 
+  /**
+   * A bidirectional stream through the tunnel, on a channel of its own. Known bug, not fixed yet:
+   * when a call's deadline makes the client and the upstream reset the stream at the same moment
+   * (the call above), the proxy can answer 503 on a downstream stream Netty has already closed, and
+   * Netty then takes the whole downstream HTTP/2 connection down (GOAWAY PROTOCOL_ERROR "Request
+   * stream N is not correct for server connection"): a stream on the same channel after it would
+   * fail. This test does not cover that; see the data plane issue.
+   */
+  @Test
+  void grpcStreamsBothWaysThroughAConnectTunnel() throws Exception {
+    ManagedChannel channel = grpcChannel();
+    try {
       List<String> got = Collections.synchronizedList(new ArrayList<>());
       CountDownLatch done = new CountDownLatch(1);
       StreamObserver<byte[]> requests =
@@ -514,13 +531,21 @@ class ProtocolsTest {
   /** A response with its whole body, read as it arrives. */
   private record Answer(HttpClientResponse response, String body) {}
 
+  /**
+   * Sends a request and reads its answer whole. The response's body is asked for in the callback
+   * that sends the request, on the event loop: chained from the test's thread, it could be asked
+   * for after a quick answer had already gone by (on a pooled connection, the request future can
+   * complete before the chain is built), and its body would read empty.
+   */
   private static Answer send(io.vertx.core.http.HttpClient client, RequestOptions options)
       throws Exception {
     return await(
         client
             .request(options)
-            .compose(r -> r.send())
-            .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString()))));
+            .compose(
+                r ->
+                    r.send()
+                        .compose(resp -> resp.body().map(b -> new Answer(resp, b.toString())))));
   }
 
   @Test
