@@ -577,6 +577,9 @@ final class Exchange {
               }
               // gRPC's status travels in the trailers.
               if (!resp.trailers().isEmpty()) {
+                if (finish.grpcStatus == null) {
+                  finish.grpcStatus = resp.trailers().get("grpc-status");
+                }
                 out.trailers().addAll(resp.trailers());
               }
               out.end();

@@ -425,7 +425,8 @@ public final class HttpProxy {
     if (fault.grpcStatus() != Fault.NO_GRPC) {
       response.putHeader("content-type", "application/grpc");
       response.setChunked(in.version() != HttpVersion.HTTP_2);
-      response.trailers().set("grpc-status", String.valueOf(fault.grpcStatus()));
+      finish.grpcStatus = String.valueOf(fault.grpcStatus());
+      response.trailers().set("grpc-status", finish.grpcStatus);
       response.trailers().set("grpc-message", "fault filter abort");
       response.end();
       return;
@@ -972,9 +973,7 @@ public final class HttpProxy {
             service,
             grpc,
             status,
-            grpc
-                ? (grpcStatus == null ? response.trailers().get("grpc-status") : grpcStatus)
-                : null,
+            grpc ? grpcStatus : null,
             flags,
             (System.nanoTime() - start) / 1e6,
             request.bytesRead(),
