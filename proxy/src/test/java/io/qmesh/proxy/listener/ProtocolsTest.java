@@ -254,17 +254,12 @@ class ProtocolsTest {
 
   @Test
   void http2BothWaysWithTrailers() throws Exception {
-    var client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+    var client = h2cClient();
     Answer a =
         send(
             client,
             new RequestOptions()
-                .setServer(
-                    io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+                .setServer(proxy())
                 .setHost("web")
                 .setPort(8080)
                 .setURI("/")
@@ -277,14 +272,10 @@ class ProtocolsTest {
   @Test
   void anHttp2RequestWithoutALengthReachesAnHttp11ClusterChunkedOnlyWhenABodyFollows()
       throws Exception {
-    var client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+    var client = h2cClient();
     RequestOptions post =
         new RequestOptions()
-            .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+            .setServer(proxy())
             .setMethod(io.vertx.core.http.HttpMethod.POST)
             .setHost("web1")
             .setPort(8081)
@@ -322,14 +313,10 @@ class ProtocolsTest {
     // handler once read the response's trailers for the gRPC status, creating them, and the write
     // then sent them on the closed stream: Netty took the whole connection down (GOAWAY
     // PROTOCOL_ERROR), and every other stream on it with it.
-    var client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+    var client = h2cClient();
     RequestOptions reset =
         new RequestOptions()
-            .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+            .setServer(proxy())
             .setMethod(io.vertx.core.http.HttpMethod.POST)
             .setHost("web")
             .setPort(8080)
@@ -356,12 +343,7 @@ class ProtocolsTest {
       Answer next =
           send(
               client,
-              new RequestOptions()
-                  .setServer(
-                      io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
-                  .setHost("web")
-                  .setPort(8080)
-                  .setURI("/"));
+              new RequestOptions().setServer(proxy()).setHost("web").setPort(8080).setURI("/"));
       assertThat(next.body()).startsWith("HTTP_2 ");
       assertThat(closed[0]).as("the connection closed").isFalse();
       assertThat(next.response().request().connection()).isSameAs(connection[0]);
@@ -378,8 +360,7 @@ class ProtocolsTest {
           send(
               client,
               new RequestOptions()
-                  .setServer(
-                      io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+                  .setServer(proxy())
                   .setHost("downstream")
                   .setPort(9080)
                   .setURI("/"));
@@ -575,6 +556,19 @@ class ProtocolsTest {
 
   /** A response with its whole body, read as it arrives. */
   private record Answer(HttpClientResponse response, String body) {}
+
+  /** An HTTP/2 client with prior knowledge (h2c, no upgrade). */
+  private static io.vertx.core.http.HttpClient h2cClient() {
+    return vertx.createHttpClient(
+        new HttpClientOptions()
+            .setProtocolVersion(HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(false));
+  }
+
+  /** The proxy's listener, where every request of these tests is sent. */
+  private static io.vertx.core.net.SocketAddress proxy() {
+    return io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1");
+  }
 
   /**
    * Sends a request and reads its answer whole. The response's body is asked for in the callback
