@@ -31,7 +31,8 @@ import java.util.regex.PatternSyntaxException;
 /**
  * Checks configuration at apply time, as Istio's validation webhook and {@code istioctl analyze}
  * do: errors (malformed fields, missing required ones, unknown fields) reject the apply; warnings
- * (a route to a subset no DestinationRule defines) are reported and let it through.
+ * (a route to a subset no DestinationRule defines, a kind qmesh stores but does not enforce yet)
+ * are reported and let it through.
  */
 public final class Validator {
 
@@ -62,6 +63,27 @@ public final class Validator {
         case WORKLOAD_ENTRY -> workloadEntry(o.as(WorkloadEntry.class), c);
         case SERVICE -> service(o.as(Service.class), c);
         case TELEMETRY -> telemetry(o.as(io.fabric8.istio.api.telemetry.v1.Telemetry.class), c);
+        case AUTHORIZATION_POLICY ->
+            c.warn(
+                "",
+                "stored, but not enforced: qmesh's proxies do not apply authorization policies"
+                    + " yet, so the requests it would deny are let through");
+        case REQUEST_AUTHENTICATION ->
+            c.warn(
+                "",
+                "stored, but not enforced: qmesh's proxies do not validate JWTs yet, so requests"
+                    + " with invalid tokens are let through");
+        case SIDECAR ->
+            c.warn(
+                "",
+                "stored, but not applied: qmesh does not scope the proxies' configuration by"
+                    + " Sidecar resources yet; every proxy keeps the configuration of the whole"
+                    + " mesh");
+        case ENVOY_FILTER ->
+            c.warn(
+                "",
+                "stored, but not applied: qmesh's proxies are not Envoy and take no EnvoyFilter"
+                    + " patches");
         default -> {}
       }
     }

@@ -105,6 +105,19 @@ class ValidatorTest {
         Arguments.of(
             "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: s}\nspec:\n  ports: [{number: 80, name: http}]\n",
             "ERROR ServiceEntry default/s: spec.hosts: at least one host is required"),
+        // Kinds stored but not enforced yet: said, so that nobody takes a policy for enforced.
+        Arguments.of(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-all}\nspec:\n  action: DENY\n  rules: [{}]\n",
+            "WARNING AuthorizationPolicy default/deny-all: stored, but not enforced: qmesh's proxies do not apply authorization policies yet, so the requests it would deny are let through"),
+        Arguments.of(
+            "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt}\nspec:\n  jwtRules: [{issuer: testing@secure.istio.io}]\n",
+            "WARNING RequestAuthentication default/jwt: stored, but not enforced: qmesh's proxies do not validate JWTs yet, so requests with invalid tokens are let through"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{hosts: [./*, istio-system/*]}]\n",
+            "WARNING Sidecar default/default: stored, but not applied: qmesh does not scope the proxies' configuration by Sidecar resources yet; every proxy keeps the configuration of the whole mesh"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f}\nspec:\n  configPatches: []\n",
+            "WARNING EnvoyFilter default/f: stored, but not applied: qmesh's proxies are not Envoy and take no EnvoyFilter patches"),
         Arguments.of(
             "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: w}\nspec:\n  labels: {app: a}\n",
             "ERROR WorkloadEntry default/w: spec.address: required"),
