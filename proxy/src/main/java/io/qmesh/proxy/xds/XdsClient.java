@@ -233,10 +233,15 @@ public final class XdsClient implements AutoCloseable {
     accepted = candidate;
     state.version = r.getVersionInfo();
     send(type, state.version, r.getNonce(), null);
-    if (type == XdsType.CDS) {
-      follow(XdsType.EDS, edsNames(candidate));
-    } else if (type == XdsType.LDS) {
-      follow(XdsType.RDS, rdsNames(candidate));
+    followReferences(type, candidate);
+  }
+
+  /** After clusters or listeners were applied: the assignments or route configs they name. */
+  private void followReferences(XdsType applied, XdsResources now) {
+    if (applied == XdsType.CDS) {
+      follow(XdsType.EDS, edsNames(now));
+    } else if (applied == XdsType.LDS) {
+      follow(XdsType.RDS, rdsNames(now));
     }
   }
 
@@ -355,11 +360,7 @@ public final class XdsClient implements AutoCloseable {
     state.answered = true;
     state.version = r.getSystemVersionInfo();
     deltaAnswer(r, null);
-    if (type == XdsType.CDS) {
-      follow(XdsType.EDS, edsNames(candidate));
-    } else if (type == XdsType.LDS) {
-      follow(XdsType.RDS, rdsNames(candidate));
-    }
+    followReferences(type, candidate);
   }
 
   /** The ACK (no error) or NACK of a delta response. */
