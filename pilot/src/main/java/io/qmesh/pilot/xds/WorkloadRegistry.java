@@ -13,9 +13,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -32,6 +34,7 @@ public final class WorkloadRegistry {
   private final Map<String, Workload> workloads = new ConcurrentHashMap<>();
   private final Map<String, ScheduledFuture<?>> removals = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+  private final AtomicBoolean saveScheduled = new AtomicBoolean();
 
   /** How long entries restored at start wait for their proxies: above the proxies' max backoff. */
   static final Duration RESTORED_GRACE = Duration.ofSeconds(30);
@@ -82,7 +85,27 @@ public final class WorkloadRegistry {
     }
   }
 
+  /**
+   * Saves the registry soon, on the timer: a proxy's first request runs on the xDS transport's
+   * thread, which must not wait for a file to be written, and a burst of connects (every proxy of
+   * the mesh after a pilot restart) is then a few writes of the whole registry, not one each.
+   */
   private void save() {
+    if (saveScheduled.compareAndSet(false, true)) {
+      try {
+        timer.execute(
+            () -> {
+              saveScheduled.set(false);
+              write();
+            });
+      } catch (RejectedExecutionException stopping) {
+        // Pilot is stopping: the registry is rebuilt from the proxies that reconnect.
+        saveScheduled.set(false);
+      }
+    }
+  }
+
+  private void write() {
     try {
       Files.createDirectories(file.getParent());
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");

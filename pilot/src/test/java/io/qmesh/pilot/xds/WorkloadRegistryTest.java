@@ -5,9 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.qmesh.pilot.model.ProxyNode;
 import io.qmesh.pilot.translate.Proxies;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,6 +65,11 @@ class WorkloadRegistryTest {
     WorkloadRegistry before = registry(Duration.ofMillis(300));
     before.connected(back);
     before.connected(gone);
+    // Saved on the timer, not on the connecting proxy's thread.
+    Path file = dir.resolve("registry/workloads.json");
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> Files.exists(file) && Files.readString(file).contains("127.0.0.2"));
 
     // Restored entries wait longer than a disconnect's grace: every proxy must find pilot again.
     WorkloadRegistry after =
@@ -78,5 +85,30 @@ class WorkloadRegistryTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> after.workloads().size() == 1);
     assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThan(500);
     assertThat(after.workloads()).extracting(w -> w.address()).containsExactly("127.0.0.1");
+  }
+
+  @Test
+  void aConnectingProxyDoesNotWaitForTheRegistryToBeWritten() throws Exception {
+    // The xDS transport's thread registers a proxy on its first request: the file is written on
+    // the timer. Held here, the connect returns all the same and the file follows.
+    CountDownLatch hold = new CountDownLatch(1);
+    timer.execute(
+        () -> {
+          try {
+            hold.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    WorkloadRegistry registry = registry(Duration.ofSeconds(30));
+    registry.connected(sidecar("sidecar~127.0.0.1~ratings-1.default~default.svc.cluster.local"));
+    registry.connected(sidecar("sidecar~127.0.0.2~ratings-2.default~default.svc.cluster.local"));
+    Path file = dir.resolve("registry/workloads.json");
+    assertThat(registry.workloads()).hasSize(2);
+    assertThat(file).doesNotExist();
+    hold.countDown();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> Files.exists(file) && Files.readString(file).contains("127.0.0.2"));
   }
 }
