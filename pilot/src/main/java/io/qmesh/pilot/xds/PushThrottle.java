@@ -11,6 +11,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,21 +50,51 @@ final class PushThrottle {
     this.holdNanos = hold.toNanos();
   }
 
-  /** The ADS service with every stream's responses throttled. */
-  AggregatedDiscoveryServiceImplBase wrap(AggregatedDiscoveryServiceImplBase ads) {
+  /**
+   * The ADS service with every stream's responses throttled. The end of a proxy's requests (its
+   * half-close, or the stream's cancel or failure) reaches java-control-plane on {@code ends}, not
+   * on the transport's thread that delivers it: java-control-plane then takes the stream's monitor,
+   * which its sender holds while it waits here for a permit, and a transport thread waiting for a
+   * permit would stall every stream it serves (whose drained responses give permits back).
+   */
+  AggregatedDiscoveryServiceImplBase wrap(AggregatedDiscoveryServiceImplBase ads, Executor ends) {
     return new AggregatedDiscoveryServiceImplBase() {
       @Override
       public StreamObserver<DiscoveryRequest> streamAggregatedResources(
           StreamObserver<DiscoveryResponse> responses) {
-        return ads.streamAggregatedResources(
-            new Stream<>((ServerCallStreamObserver<DiscoveryResponse>) responses));
+        return endingOn(
+            ends,
+            ads.streamAggregatedResources(
+                new Stream<>((ServerCallStreamObserver<DiscoveryResponse>) responses)));
       }
 
       @Override
       public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
           StreamObserver<DeltaDiscoveryResponse> responses) {
-        return ads.deltaAggregatedResources(
-            new Stream<>((ServerCallStreamObserver<DeltaDiscoveryResponse>) responses));
+        return endingOn(
+            ends,
+            ads.deltaAggregatedResources(
+                new Stream<>((ServerCallStreamObserver<DeltaDiscoveryResponse>) responses)));
+      }
+    };
+  }
+
+  /** A stream's requests, their end handed to {@code ends} (the end is the last call). */
+  private static <T> StreamObserver<T> endingOn(Executor ends, StreamObserver<T> requests) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T request) {
+        requests.onNext(request);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        ends.execute(() -> requests.onError(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        ends.execute(requests::onCompleted);
       }
     };
   }

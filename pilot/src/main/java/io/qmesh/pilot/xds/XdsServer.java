@@ -12,6 +12,8 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -59,6 +61,15 @@ public final class XdsServer implements AutoCloseable {
   private final StreamExecutors senders =
       new StreamExecutors(Runtime.getRuntime().availableProcessors());
 
+  /** Where streams' ends are handled, off the transport's threads (see {@link PushThrottle}). */
+  private final ExecutorService ends =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "xds-stream-end");
+            t.setDaemon(true);
+            return t;
+          });
+
   /** How long a stream that does not drain keeps its throttle permit. */
   static final Duration THROTTLE_HOLD = Duration.ofSeconds(5);
 
@@ -71,7 +82,7 @@ public final class XdsServer implements AutoCloseable {
             List.of(tracker), new NackAwareWatcher(cache), senders, new SharedResourceSerializer());
     this.ads =
         new PushThrottle(throttle, THROTTLE_HOLD)
-            .wrap(discovery.getAggregatedDiscoveryServiceImpl());
+            .wrap(discovery.getAggregatedDiscoveryServiceImpl(), ends);
     try {
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
@@ -113,5 +124,6 @@ public final class XdsServer implements AutoCloseable {
       server.shutdownNow();
     }
     senders.close();
+    ends.shutdownNow();
   }
 }

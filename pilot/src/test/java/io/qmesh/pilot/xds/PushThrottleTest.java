@@ -15,11 +15,13 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -88,7 +90,7 @@ class PushThrottleTest {
     PushThrottle throttle = new PushThrottle(limit, hold);
     server =
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .addService(throttle.wrap(new Answering(senders)))
+            .addService(throttle.wrap(new Answering(senders), senders))
             .build()
             .start();
     return throttle;
@@ -207,5 +209,101 @@ class PushThrottleTest {
     assertThat(other.next(Duration.ofSeconds(10))).isNotNull();
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(500));
     assertThat(throttle.reclaimed()).isEqualTo(1);
+  }
+
+  /**
+   * java-control-plane sends under the stream's monitor and takes it again when the stream ends. A
+   * sender waiting there for a permit must not hold up the transport's thread that delivers the end
+   * (pilot runs ADS callbacks on the transport: {@code directExecutor}).
+   */
+  @Test
+  void aStreamsEndDoesNotWaitForItsSenderToGetAPermit() throws Exception {
+    PushThrottle throttle = new PushThrottle(1, Duration.ofMinutes(1));
+    CountDownLatch monitorHeld = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch ended = new CountDownLatch(1);
+    AggregatedDiscoveryServiceImplBase ads =
+        new AggregatedDiscoveryServiceImplBase() {
+          @Override
+          public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+              StreamObserver<DiscoveryResponse> responses) {
+            senders.execute(
+                () -> {
+                  synchronized (responses) {
+                    monitorHeld.countDown();
+                    try {
+                      release.await();
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }
+                });
+            return new StreamObserver<>() {
+              @Override
+              public void onNext(DiscoveryRequest request) {}
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onCompleted() {
+                synchronized (responses) {
+                  ended.countDown();
+                }
+              }
+            };
+          }
+        };
+    StreamObserver<DiscoveryRequest> requests =
+        throttle.wrap(ads, senders).streamAggregatedResources(new IdleCall<>());
+    assertThat(monitorHeld.await(10, TimeUnit.SECONDS)).isTrue();
+
+    Thread transport = new Thread(requests::onCompleted, "transport");
+    transport.start();
+    transport.join(2000);
+    assertThat(transport.isAlive()).as("the transport's thread waits for the sender").isFalse();
+
+    release.countDown();
+    assertThat(ended.await(10, TimeUnit.SECONDS)).as("the end reaches the service").isTrue();
+  }
+
+  /** A server call that is never ready and never cancelled. */
+  private static final class IdleCall<T> extends ServerCallStreamObserver<T> {
+    @Override
+    public boolean isCancelled() {
+      return false;
+    }
+
+    @Override
+    public void setOnCancelHandler(Runnable handler) {}
+
+    @Override
+    public void setCompression(String compression) {}
+
+    @Override
+    public boolean isReady() {
+      return false;
+    }
+
+    @Override
+    public void setOnReadyHandler(Runnable handler) {}
+
+    @Override
+    public void request(int count) {}
+
+    @Override
+    public void setMessageCompression(boolean enable) {}
+
+    @Override
+    public void disableAutoInboundFlowControl() {}
+
+    @Override
+    public void onNext(T value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
   }
 }
