@@ -25,7 +25,9 @@ import org.jboss.logging.Logger;
  * versions and opens the next watch, and a proxy's first request registers it (its workload is
  * saved to disk later, on pilot's own executor). gRPC's default hands every callback to a cached
  * thread pool, whose hand-offs were a tenth of pilot's CPU in a push to 2000 proxies. Nothing here
- * may block: responses are sent by {@link StreamExecutors}, where the throttle waits.
+ * may block: responses are sent by {@link StreamExecutors}, where the throttle waits, and a
+ * stream's end is handled on {@link #ends} (java-control-plane then takes the stream's monitor,
+ * which a sender waiting for a permit holds).
  */
 public final class XdsServer implements AutoCloseable {
 
