@@ -114,12 +114,11 @@ final class Gateways {
             || bound.stream().noneMatch(b -> serverAccepts(b, host, vs.namespace()))) {
           continue;
         }
-        List<String> domains = host.equals("*") ? List.of("*") : List.of(host, host + ":" + port);
         hosts.put(
             host,
             VirtualHost.newBuilder()
                 .setName(host + ":" + port)
-                .addAllDomains(domains)
+                .addDomains(host)
                 .addAllRoutes(HttpRoutes.routes(ctx, vs.namespace(), vs.spec().getHttp()))
                 .build());
       }
@@ -127,6 +126,7 @@ final class Gateways {
     return RouteConfiguration.newBuilder()
         .setName(name)
         .setValidateClusters(com.google.protobuf.BoolValue.of(false))
+        .setIgnorePortInHostMatching(true)
         .addAllVirtualHosts(hosts.values())
         .build();
   }

@@ -37,7 +37,7 @@ final class Proxyless {
           continue;
         }
         RouteContext ctx = new RouteContext(mesh, proxy, p.port(), Set.of("mesh"), clusters);
-        VirtualHost vh = VirtualHosts.forService(ctx, s, p.port());
+        VirtualHost vh = VirtualHosts.forService(ctx, s, p.port(), true);
         for (String name : names(vh)) {
           var hcm = Envoy.proxylessManager(name);
           listeners.add(

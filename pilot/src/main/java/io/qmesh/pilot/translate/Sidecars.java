@@ -105,10 +105,11 @@ final class Sidecars {
     RouteConfiguration.Builder rc =
         RouteConfiguration.newBuilder()
             .setName(String.valueOf(port))
-            .setValidateClusters(BoolValue.of(false));
+            .setValidateClusters(BoolValue.of(false))
+            .setIgnorePortInHostMatching(true);
     for (MeshService s : services) {
       if (s.port(port).map(p -> p.protocol().isHttp()).orElse(false)) {
-        rc.addVirtualHosts(VirtualHosts.forService(ctx, s, port));
+        rc.addVirtualHosts(VirtualHosts.forService(ctx, s, port, false));
       }
     }
     rc.addVirtualHosts(

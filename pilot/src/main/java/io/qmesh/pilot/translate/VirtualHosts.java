@@ -14,12 +14,17 @@ final class VirtualHosts {
 
   private VirtualHosts() {}
 
-  /** The VH for {@code service} on {@code port}, as a sidecar or proxyless client sees it. */
-  static VirtualHost forService(RouteContext ctx, MeshService service, int port) {
+  /**
+   * The VH for {@code service} on {@code port}, as a sidecar ({@code withPorts} false: its route
+   * configs ignore the port in host matching) or a proxyless client ({@code withPorts} true) sees
+   * it.
+   */
+  static VirtualHost forService(
+      RouteContext ctx, MeshService service, int port, boolean withPorts) {
     VirtualHost.Builder vh =
         VirtualHost.newBuilder()
             .setName(service.hostname() + ":" + port)
-            .addAllDomains(domains(ctx, service, port));
+            .addAllDomains(domains(ctx, service, port, withPorts));
     Optional<Named<VirtualService>> vs = virtualServiceFor(ctx, service.hostname());
     if (vs.isPresent()) {
       vh.addAllRoutes(HttpRoutes.routes(ctx, vs.get().namespace(), vs.get().spec().getHttp()));
@@ -32,9 +37,12 @@ final class VirtualHosts {
   /**
    * Every name a client may use for the service: the FQDN, and for a proxy in the service's
    * namespace the short forms ({@code reviews}, {@code reviews.default}, {@code
-   * reviews.default.svc}), each with and without the port.
+   * reviews.default.svc}); each also with the port when {@code withPorts}. Since Istio 1.16 a
+   * sidecar's route configs set {@code ignore_port_in_host_matching} and list the names alone (half
+   * the bytes of a route config that every proxy receives); grpc-java's xDS client matches the
+   * target's {@code host:port} as it is, so proxyless clients get both forms.
    */
-  static List<String> domains(RouteContext ctx, MeshService service, int port) {
+  static List<String> domains(RouteContext ctx, MeshService service, int port, boolean withPorts) {
     List<String> names = new ArrayList<>();
     names.add(service.hostname());
     if (service.shortName() != null) {
@@ -48,7 +56,9 @@ final class VirtualHosts {
     List<String> out = new ArrayList<>();
     for (String n : names) {
       out.add(n);
-      out.add(n + ":" + port);
+      if (withPorts) {
+        out.add(n + ":" + port);
+      }
     }
     return out;
   }

@@ -20,8 +20,10 @@ import java.util.regex.Pattern;
 /**
  * An Envoy route configuration compiled into an immutable matcher. The virtual host is chosen by
  * the request's authority as Envoy chooses it (exact domain, then the longest {@code *.suffix},
- * then the longest {@code prefix.*}, then {@code *}); within it the first matching route wins.
- * Built once per config change and swapped in whole; matching allocates nothing per request.
+ * then the longest {@code prefix.*}, then {@code *}); within it the first matching route wins. With
+ * {@code ignore_port_in_host_matching} (what Istio sets on every sidecar and gateway route config
+ * since 1.16) the authority's port is left out of that choice. Built once per config change and
+ * swapped in whole; matching allocates nothing per request but the port-less authority.
  */
 public final class RouteTable {
 
@@ -36,14 +38,17 @@ public final class RouteTable {
   private final List<Map.Entry<String, VHost>> suffixes;
   private final List<Map.Entry<String, VHost>> prefixes;
   private final VHost any;
+  private final boolean ignorePort;
 
   private RouteTable(
       String name,
+      boolean ignorePort,
       Map<String, VHost> exact,
       List<Map.Entry<String, VHost>> suffixes,
       List<Map.Entry<String, VHost>> prefixes,
       VHost any) {
     this.name = name;
+    this.ignorePort = ignorePort;
     this.exact = exact;
     this.suffixes = suffixes;
     this.prefixes = prefixes;
@@ -91,14 +96,19 @@ public final class RouteTable {
     suffixes.sort(longestFirst);
     prefixes.sort(longestFirst);
     return new RouteTable(
-        rc.getName(), Map.copyOf(exact), List.copyOf(suffixes), List.copyOf(prefixes), any);
+        rc.getName(),
+        rc.getIgnorePortInHostMatching(),
+        Map.copyOf(exact),
+        List.copyOf(suffixes),
+        List.copyOf(prefixes),
+        any);
   }
 
   /** The virtual host and first route matching the request, if any (none means 404, NR). */
   public Optional<Matched> match(Request request) {
-    VHost vh =
-        virtualHost(
-            request.authority() == null ? "" : request.authority().toLowerCase(Locale.ROOT));
+    String authority =
+        request.authority() == null ? "" : request.authority().toLowerCase(Locale.ROOT);
+    VHost vh = virtualHost(ignorePort ? withoutPort(authority) : authority);
     if (vh == null) {
       return Optional.empty();
     }
@@ -108,6 +118,31 @@ public final class RouteTable {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * {@code host:port} without {@code :port}; an IPv6 literal keeps its brackets ({@code [::1]:80}
+   * is {@code [::1]}, {@code [::1]} and a bare {@code ::1} stay as they are).
+   */
+  static String withoutPort(String authority) {
+    int colon = authority.lastIndexOf(':');
+    if (colon < 0) {
+      return authority;
+    }
+    if (authority.startsWith("[")) {
+      int close = authority.indexOf(']');
+      return close > 0 && close < colon ? authority.substring(0, close + 1) : authority;
+    }
+    if (authority.indexOf(':') != colon) {
+      return authority; // an unbracketed IPv6 address: no port to take off
+    }
+    for (int i = colon + 1; i < authority.length(); i++) {
+      char c = authority.charAt(i);
+      if (c < '0' || c > '9') {
+        return authority;
+      }
+    }
+    return authority.substring(0, colon);
   }
 
   private VHost virtualHost(String authority) {

@@ -63,6 +63,38 @@ class RouteTableTest {
   }
 
   @Test
+  void ignoringThePortInHostMatchingChoosesTheHostByItsNameAlone() {
+    RouteConfiguration.Builder rc =
+        RouteConfiguration.newBuilder()
+            .setName("9080")
+            .addVirtualHosts(vh("reviews", List.of("reviews", "reviews.default"), to("r", ALL)))
+            .addVirtualHosts(vh("v6", List.of("[::1]"), to("v6", ALL)))
+            .addVirtualHosts(vh("any", List.of("*"), to("any", ALL)));
+    RouteTable ignoring = RouteTable.compile(rc.setIgnorePortInHostMatching(true).build());
+    assertThat(cluster(ignoring, TestRequest.get("reviews:9080", "/"))).isEqualTo("r");
+    assertThat(cluster(ignoring, TestRequest.get("reviews.default:1234", "/"))).isEqualTo("r");
+    assertThat(cluster(ignoring, TestRequest.get("reviews", "/"))).isEqualTo("r");
+    assertThat(cluster(ignoring, TestRequest.get("[::1]:9080", "/"))).isEqualTo("v6");
+    assertThat(cluster(ignoring, TestRequest.get("reviews:http", "/"))).isEqualTo("any");
+
+    RouteTable matching = RouteTable.compile(rc.setIgnorePortInHostMatching(false).build());
+    assertThat(cluster(matching, TestRequest.get("reviews:9080", "/"))).isEqualTo("any");
+    assertThat(cluster(matching, TestRequest.get("reviews", "/"))).isEqualTo("r");
+  }
+
+  @Test
+  void aPortIsTakenOffOnlyWhereThereIsOne() {
+    assertThat(RouteTable.withoutPort("reviews:9080")).isEqualTo("reviews");
+    assertThat(RouteTable.withoutPort("reviews")).isEqualTo("reviews");
+    assertThat(RouteTable.withoutPort("10.0.0.1:80")).isEqualTo("10.0.0.1");
+    assertThat(RouteTable.withoutPort("[::1]:80")).isEqualTo("[::1]");
+    assertThat(RouteTable.withoutPort("[::1]")).isEqualTo("[::1]");
+    assertThat(RouteTable.withoutPort("::1")).isEqualTo("::1");
+    assertThat(RouteTable.withoutPort("reviews:")).isEqualTo("reviews");
+    assertThat(RouteTable.withoutPort("")).isEqualTo("");
+  }
+
+  @Test
   void noVirtualHostOrNoRouteIsNoMatch() {
     RouteTable t =
         RouteTable.compile(
