@@ -32,10 +32,12 @@ final class FakeProxy {
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
-  record Seen(String version, long nanos) {}
+  record Seen(String version, long nanos, int bytes) {}
 
-  /** What a simulated proxy reads of a response: its version, type and nonce. */
-  record Header(String version, String typeUrl, String nonce) {}
+  /**
+   * What a simulated proxy reads of a response: its version, type and nonce, and its size in bytes.
+   */
+  record Header(String version, String typeUrl, String nonce, int bytes) {}
 
   /**
    * Reads a response's version (field 1, state of the world's {@code version_info} and delta's
@@ -43,6 +45,8 @@ final class FakeProxy {
    */
   static Header header(InputStream stream) {
     try {
+      // grpc's message streams know their length: what is available is the whole message
+      int bytes = stream.available();
       CodedInputStream in = CodedInputStream.newInstance(stream);
       String version = "";
       String type = "";
@@ -55,7 +59,7 @@ final class FakeProxy {
           default -> in.skipField(tag);
         }
       }
-      return new Header(version, type, nonce);
+      return new Header(version, type, nonce, bytes);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -119,7 +123,7 @@ final class FakeProxy {
         new StreamObserver<>() {
           @Override
           public void onNext(Header r) {
-            seen.put(r.typeUrl(), new Seen(r.version(), System.nanoTime()));
+            seen.put(r.typeUrl(), new Seen(r.version(), System.nanoTime(), r.bytes()));
             if (deltaRequests != null) {
               synchronized (FakeProxy.this) {
                 deltaRequests.onNext(

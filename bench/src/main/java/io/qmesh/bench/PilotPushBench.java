@@ -224,10 +224,13 @@ public final class PilotPushBench {
       System.out.printf("profile of the %s rounds counted: %s%n", kind, file);
     }
     List<Long> sorted = times.stream().sorted().toList();
+    double kib = fleet.stream().mapToInt(p -> p.seen.get(type).bytes()).average().orElse(0) / 1024;
     System.out.printf(
-        "%s, apply to last of %d proxies: median %d ms, worst %d ms; pilot CPU %.0f ms per push, the simulated proxies' %.0f ms (rounds: %s; first %d, not counted: %s)%n",
+        "%s, apply to last of %d proxies (%.1f KiB each, %.0f MiB in all): median %d ms, worst %d ms; pilot CPU %.0f ms per push, the simulated proxies' %.0f ms (rounds: %s; first %d, not counted: %s)%n",
         what,
         fleet.size(),
+        kib,
+        kib * fleet.size() / 1024,
         sorted.get(sorted.size() / 2),
         sorted.get(sorted.size() - 1),
         cpu * 1000 / rounds,
