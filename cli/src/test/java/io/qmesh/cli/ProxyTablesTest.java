@@ -27,7 +27,7 @@ class ProxyTablesTest {
     assertThat(print(ProxyConfigCommand.routes(config.path("routes"))))
         .containsPattern(
             "9080\\s+reviews.default.svc.cluster.local:9080\\s+reviews.default.svc.cluster.local"
-                + " \\+ 7 more...\\s+/\\*\\s+outbound\\|9080\\|v1\\|reviews.default.svc.cluster.local");
+                + " \\+ 3 more...\\s+/\\*\\s+outbound\\|9080\\|v1\\|reviews.default.svc.cluster.local");
     assertThat(print(ProxyConfigCommand.clusters(config.path("clusters"))))
         .startsWith("SERVICE FQDN")
         .containsPattern("reviews.default.svc.cluster.local\\s+9080\\s+v3\\s+outbound\\s+EDS")
