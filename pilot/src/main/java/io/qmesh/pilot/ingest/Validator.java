@@ -73,12 +73,7 @@ public final class Validator {
                 "",
                 "stored, but not enforced: qmesh's proxies do not validate JWTs yet, so requests"
                     + " with invalid tokens are let through");
-        case SIDECAR ->
-            c.warn(
-                "",
-                "stored, but not applied: qmesh does not scope the proxies' configuration by"
-                    + " Sidecar resources yet; every proxy keeps the configuration of the whole"
-                    + " mesh");
+        case SIDECAR -> sidecar(o.as(io.fabric8.istio.api.networking.v1.Sidecar.class), c);
         case ENVOY_FILTER ->
             c.warn(
                 "",
@@ -414,6 +409,63 @@ public final class Validator {
       if (s.getHosts().isEmpty()) {
         c.error(p + ".hosts", "at least one host is required");
       }
+    }
+  }
+
+  /**
+   * A Sidecar's egress scoping: each listener's hosts are {@code namespace/dnsName}, ports are port
+   * numbers, at most one listener has no port. What qmesh does not apply (ingress listeners, bind
+   * addresses, capture modes, an egress proxy) is a warning.
+   */
+  private static void sidecar(io.fabric8.istio.api.networking.v1.Sidecar sc, Check c) {
+    var spec = sc.getSpec();
+    if (spec == null) {
+      return;
+    }
+    int catchAll = 0;
+    for (int i = 0; i < spec.getEgress().size(); i++) {
+      var l = spec.getEgress().get(i);
+      String p = "spec.egress[" + i + "]";
+      if (l.getHosts().isEmpty()) {
+        c.error(p + ".hosts", "at least one host is required");
+      }
+      for (int j = 0; j < l.getHosts().size(); j++) {
+        String h = l.getHosts().get(j);
+        int slash = h.indexOf('/');
+        if (slash <= 0 || slash == h.length() - 1 || h.indexOf('/', slash + 1) >= 0) {
+          c.error(
+              p + ".hosts[" + j + "]",
+              "'"
+                  + h
+                  + "' is not namespace/dnsName (e.g. ./*, istio-system/*, */reviews.default.svc.cluster.local)");
+        } else if (h.substring(slash + 1).indexOf('*', 1) >= 0) {
+          c.error(
+              p + ".hosts[" + j + "]",
+              "'" + h + "': a wildcard is only allowed as the dnsName's leftmost label");
+        }
+      }
+      if (l.getPort() == null || l.getPort().getNumber() == null) {
+        catchAll++;
+      } else if (l.getPort().getNumber() < 1 || l.getPort().getNumber() > 65535) {
+        c.error(p + ".port.number", l.getPort().getNumber() + " is not a port number");
+      }
+      if ((l.getBind() != null && !l.getBind().isEmpty()) || l.getCaptureMode() != null) {
+        c.warn(
+            p,
+            "bind and captureMode are not applied: qmesh's sidecars capture as they are configured");
+      }
+    }
+    if (catchAll > 1) {
+      c.error("spec.egress", "at most one egress listener may leave out its port");
+    }
+    if (!spec.getIngress().isEmpty()) {
+      c.warn(
+          "spec.ingress",
+          "not applied: the sidecar's inbound ports come from its workload's services");
+    }
+    if (spec.getOutboundTrafficPolicy() != null
+        && spec.getOutboundTrafficPolicy().getEgressProxy() != null) {
+      c.warn("spec.outboundTrafficPolicy.egressProxy", "not applied");
     }
   }
 

@@ -2,6 +2,7 @@ package io.qmesh.pilot.model;
 
 import io.fabric8.istio.api.api.networking.v1alpha3.DestinationRule;
 import io.fabric8.istio.api.api.networking.v1alpha3.Gateway;
+import io.fabric8.istio.api.api.networking.v1alpha3.Sidecar;
 import io.fabric8.istio.api.api.networking.v1alpha3.VirtualService;
 import io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry;
@@ -25,6 +26,7 @@ public record MeshSnapshot(
     List<Named<Telemetry>> telemetries,
     MeshConfig meshConfig,
     List<Named<PeerAuthentication>> peerAuthentications,
+    List<Named<Sidecar>> sidecars,
     MeshIndex index) {
 
   /** A snapshot with no Telemetry and the default mesh config. */
@@ -66,6 +68,7 @@ public record MeshSnapshot(
         telemetries,
         meshConfig,
         List.of(),
+        List.of(),
         null);
   }
 
@@ -81,6 +84,7 @@ public record MeshSnapshot(
     gateways = gateways.stream().sorted(order).toList();
     telemetries = telemetries.stream().sorted(order).toList();
     peerAuthentications = peerAuthentications.stream().sorted(order).toList();
+    sidecars = sidecars.stream().sorted(order).toList();
     index = new MeshIndex(services, workloads, virtualServices);
   }
 
@@ -144,6 +148,17 @@ public record MeshSnapshot(
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * What a proxy imports of the mesh: for a sidecar (proxyless ones included) the Sidecar resource
+   * that applies to it, if any; gateways see the whole mesh.
+   */
+  public SidecarScope sidecarScope(ProxyNode proxy) {
+    if (proxy.type() != ProxyNode.Type.SIDECAR || sidecars.isEmpty()) {
+      return SidecarScope.ALL;
+    }
+    return SidecarScope.of(sidecars, MeshNames.ROOT_NAMESPACE, proxy.namespace(), proxy.labels());
   }
 
   /** The services whose selectors a proxy's workload satisfies (sorted by hostname). */

@@ -46,6 +46,7 @@ public final class SnapshotBuilder {
         new ArrayList<>();
     List<Named<io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication>> pa =
         new ArrayList<>();
+    List<Named<io.fabric8.istio.api.api.networking.v1alpha3.Sidecar>> sidecars = new ArrayList<>();
     for (ConfigObject<HasMetadata> o : objects) {
       HasMetadata m = o.object();
       String ns = o.key().namespace();
@@ -68,13 +69,17 @@ public final class SnapshotBuilder {
                     created,
                     ((io.fabric8.istio.api.telemetry.v1.Telemetry) m).getSpec()));
         case PEER_AUTHENTICATION -> pa.add(new Named<>(ns, name, created, peerAuthentication(m)));
+        case SIDECAR ->
+            sidecars.add(
+                new Named<>(
+                    ns, name, created, ((io.fabric8.istio.api.networking.v1.Sidecar) m).getSpec()));
         default -> {
           // RequestAuthentication and AuthorizationPolicy are translated by their own issue's code.
         }
       }
     }
     return new MeshSnapshot(
-        version, services, workloads, vs, dr, gw, telemetry, meshConfig, pa, null);
+        version, services, workloads, vs, dr, gw, telemetry, meshConfig, pa, sidecars, null);
   }
 
   private static io.fabric8.istio.api.api.security.v1beta1.PeerAuthentication peerAuthentication(

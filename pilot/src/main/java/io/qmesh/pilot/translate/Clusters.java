@@ -51,12 +51,16 @@ final class Clusters {
    */
   static List<Spec> outboundSpecs(MeshSnapshot mesh, ProxyNode proxy) {
     List<Spec> out = new ArrayList<>();
+    var scope = mesh.sidecarScope(proxy);
     for (MeshService s : mesh.services()) {
       if (!s.visibleFrom(proxy.namespace())) {
         continue;
       }
       var dr = mesh.destinationRule(s.hostname(), proxy.namespace(), s.namespace());
       for (ServicePort p : s.ports()) {
+        if (!scope.imports(s, p.port())) {
+          continue;
+        }
         out.add(
             new Spec(MeshNames.outboundCluster(p.port(), null, s.hostname()), s, p, null, null));
         dr.ifPresent(

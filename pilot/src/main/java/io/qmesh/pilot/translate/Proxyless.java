@@ -33,7 +33,7 @@ final class Proxyless {
         continue;
       }
       for (ServicePort p : s.ports()) {
-        if (!p.protocol().isHttp()) {
+        if (!p.protocol().isHttp() || !mesh.sidecarScope(proxy).imports(s, p.port())) {
           continue;
         }
         RouteContext ctx = new RouteContext(mesh, proxy, p.port(), Set.of("mesh"), clusters);

@@ -17,6 +17,7 @@ import io.qmesh.pilot.model.MeshService;
 import io.qmesh.pilot.model.MeshSnapshot;
 import io.qmesh.pilot.model.ProxyNode;
 import io.qmesh.pilot.model.ServicePort;
+import io.qmesh.pilot.model.SidecarScope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,8 @@ final class Sidecars {
       Set<String> clusterNames,
       List<Listener> listeners,
       List<RouteConfiguration> routes) {
+    SidecarScope scope = mesh.sidecarScope(proxy);
+    String unknown = unknownDestinations(scope);
     listeners.add(
         Listener.newBuilder()
             .setName(MeshNames.VIRTUAL_OUTBOUND)
@@ -48,14 +51,14 @@ final class Sidecars {
             .addFilterChains(
                 FilterChain.newBuilder()
                     .setName("virtualOutbound-catchall-tcp")
-                    .addFilters(
-                        Envoy.tcpProxy(
-                            MeshNames.PASSTHROUGH_CLUSTER, MeshNames.PASSTHROUGH_CLUSTER)))
+                    .addFilters(Envoy.tcpProxy(unknown, unknown)))
             .build());
     Map<Integer, List<MeshService>> byPort = new TreeMap<>();
     for (MeshService s : mesh.services()) {
       if (s.visibleFrom(proxy.namespace())) {
-        s.ports().forEach(p -> byPort.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(s));
+        s.ports().stream()
+            .filter(p -> scope.imports(s, p.port()))
+            .forEach(p -> byPort.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(s));
       }
     }
     byPort.forEach(
@@ -100,6 +103,14 @@ final class Sidecars {
         });
   }
 
+  /**
+   * Where traffic to a destination the mesh does not know goes: passed through to the original
+   * destination, or, when the proxy's Sidecar sets {@code REGISTRY_ONLY}, refused.
+   */
+  private static String unknownDestinations(SidecarScope scope) {
+    return scope.registryOnly() ? MeshNames.BLACKHOLE_CLUSTER : MeshNames.PASSTHROUGH_CLUSTER;
+  }
+
   private static RouteConfiguration outboundRoutes(
       RouteContext ctx, int port, List<MeshService> services) {
     RouteConfiguration.Builder rc =
@@ -122,7 +133,7 @@ final class Sidecars {
                     .setMatch(RouteMatch.newBuilder().setPrefix("/"))
                     .setRoute(
                         RouteAction.newBuilder()
-                            .setCluster(MeshNames.PASSTHROUGH_CLUSTER)
+                            .setCluster(unknownDestinations(ctx.mesh().sidecarScope(ctx.proxy())))
                             .setTimeout(Envoy.duration(Duration.ZERO)))));
     return rc.build();
   }

@@ -38,6 +38,8 @@ public final class Translator {
         + proxy.namespace()
         + "|"
         + Observability.shape(mesh, proxy)
+        + "|"
+        + mesh.sidecarScope(proxy).key()
         + (labelsMatter ? "|" + new java.util.TreeMap<>(proxy.labels()) : "");
   }
 

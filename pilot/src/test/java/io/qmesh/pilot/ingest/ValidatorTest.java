@@ -113,8 +113,20 @@ class ValidatorTest {
             "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt}\nspec:\n  jwtRules: [{issuer: testing@secure.istio.io}]\n",
             "WARNING RequestAuthentication default/jwt: stored, but not enforced: qmesh's proxies do not validate JWTs yet, so requests with invalid tokens are let through"),
         Arguments.of(
-            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{hosts: [./*, istio-system/*]}]\n",
-            "WARNING Sidecar default/default: stored, but not applied: qmesh does not scope the proxies' configuration by Sidecar resources yet; every proxy keeps the configuration of the whole mesh"),
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{hosts: [reviews.default.svc.cluster.local]}]\n",
+            "ERROR Sidecar default/default: spec.egress[0].hosts[0]: 'reviews.default.svc.cluster.local' is not namespace/dnsName (e.g. ./*, istio-system/*, */reviews.default.svc.cluster.local)"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{hosts: [./reviews.*]}]\n",
+            "ERROR Sidecar default/default: spec.egress[0].hosts[0]: './reviews.*': a wildcard is only allowed as the dnsName's leftmost label"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{hosts: [./*]}, {hosts: [istio-system/*]}]\n",
+            "ERROR Sidecar default/default: spec.egress: at most one egress listener may leave out its port"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  egress: [{port: {number: 0}, hosts: [./*]}]\n",
+            "ERROR Sidecar default/default: spec.egress[0].port.number: 0 is not a port number"),
+        Arguments.of(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default}\nspec:\n  ingress: [{port: {number: 9080, protocol: HTTP, name: http}, defaultEndpoint: 127.0.0.1:8080}]\n  egress: [{hosts: [./*]}]\n",
+            "WARNING Sidecar default/default: spec.ingress: not applied: the sidecar's inbound ports come from its workload's services"),
         Arguments.of(
             "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f}\nspec:\n  configPatches: []\n",
             "WARNING EnvoyFilter default/f: stored, but not applied: qmesh's proxies are not Envoy and take no EnvoyFilter patches"),
@@ -145,6 +157,9 @@ class ValidatorTest {
   static Stream<String> valid() {
     return Stream.of(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - headers: {end-user: {exact: jason}}\n      uri: {regex: '/api/.*'}\n    route:\n    - destination: {host: reviews}\n    timeout: 5s\n    retries: {attempts: 3, perTryTimeout: 2s, retryOn: '5xx,503'}\n  - route:\n    - destination: {host: reviews}\n    fault: {delay: {fixedDelay: 7s, percentage: {value: 100}}}\n    retries: {attempts: 0}\n    corsPolicy: {allowOrigins: [{regex: 'https://.*'}], maxAge: 24h}\n",
-        "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: reviews\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}\n    connectionPool: {tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}}\n    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}\n");
+        "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: reviews\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}\n    connectionPool: {tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}}\n    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}\n",
+        // Istio's own examples of Sidecar scoping.
+        "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: istio-system}\nspec:\n  egress: [{hosts: [./*, istio-system/*]}]\n  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n",
+        "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: ratings}\nspec:\n  workloadSelector: {labels: {app: ratings}}\n  egress:\n  - port: {number: 9080, protocol: HTTP, name: http}\n    hosts: [./reviews.default.svc.cluster.local, '*/*.example.com']\n  - hosts: [~/*]\n");
   }
 }
