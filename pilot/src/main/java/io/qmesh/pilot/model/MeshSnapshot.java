@@ -106,6 +106,14 @@ public record MeshSnapshot(
     return Optional.ofNullable(index.service(hostname));
   }
 
+  /** Istio host matching: exact, or a wildcard pattern ({@code *}, {@code *.example.com}). */
+  public static boolean hostMatches(String pattern, String host) {
+    if (pattern.equals(host) || pattern.equals("*")) {
+      return true;
+    }
+    return pattern.startsWith("*.") && host.endsWith(pattern.substring(1));
+  }
+
   /**
    * Resolves a host as written in config in {@code namespace}: a short name ({@code reviews}) is
    * {@code reviews.<namespace>.svc.cluster.local}; a name with dots is taken as written.

@@ -112,18 +112,11 @@ public final class SidecarScope {
           ns.equals("*")
               || (ns.equals(".") && serviceNamespace.equals(namespace))
               || ns.equals(serviceNamespace);
-      if (nsMatches && hostMatches(dns, hostname)) {
+      if (nsMatches && MeshSnapshot.hostMatches(dns, hostname)) {
         return true;
       }
     }
     return false;
-  }
-
-  private static boolean hostMatches(String pattern, String host) {
-    if (pattern.equals("*") || pattern.equalsIgnoreCase(host)) {
-      return true;
-    }
-    return pattern.startsWith("*.") && host.endsWith(pattern.substring(1));
   }
 
   @Override

@@ -148,7 +148,7 @@ final class Gateways {
         }
       }
       if ((ns.equals("*") || ns.equals(vsNamespace))
-          && (VirtualHosts.hostMatches(pattern, host) || VirtualHosts.hostMatches(host, pattern))) {
+          && (MeshSnapshot.hostMatches(pattern, host) || MeshSnapshot.hostMatches(host, pattern))) {
         return true;
       }
     }

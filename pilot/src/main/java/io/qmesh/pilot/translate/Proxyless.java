@@ -28,12 +28,13 @@ final class Proxyless {
       Set<String> clusters,
       List<Listener> listeners,
       List<RouteConfiguration> routes) {
+    var scope = mesh.sidecarScope(proxy);
     for (MeshService s : mesh.services()) {
       if (!s.visibleFrom(proxy.namespace())) {
         continue;
       }
       for (ServicePort p : s.ports()) {
-        if (!p.protocol().isHttp() || !mesh.sidecarScope(proxy).imports(s, p.port())) {
+        if (!p.protocol().isHttp() || !scope.imports(s, p.port())) {
           continue;
         }
         RouteContext ctx = new RouteContext(mesh, proxy, p.port(), Set.of("mesh"), clusters);

@@ -87,7 +87,8 @@ final class Sidecars {
                 outboundRoutes(
                     new RouteContext(mesh, proxy, port, Set.of("mesh"), clusterNames),
                     port,
-                    services));
+                    services,
+                    unknown));
           } else {
             MeshService s = services.get(0);
             String cluster = MeshNames.outboundCluster(port, null, s.hostname());
@@ -112,7 +113,7 @@ final class Sidecars {
   }
 
   private static RouteConfiguration outboundRoutes(
-      RouteContext ctx, int port, List<MeshService> services) {
+      RouteContext ctx, int port, List<MeshService> services, String unknown) {
     RouteConfiguration.Builder rc =
         RouteConfiguration.newBuilder()
             .setName(String.valueOf(port))
@@ -133,7 +134,7 @@ final class Sidecars {
                     .setMatch(RouteMatch.newBuilder().setPrefix("/"))
                     .setRoute(
                         RouteAction.newBuilder()
-                            .setCluster(unknownDestinations(ctx.mesh().sidecarScope(ctx.proxy())))
+                            .setCluster(unknown)
                             .setTimeout(Envoy.duration(Duration.ZERO)))));
     return rc.build();
   }

@@ -72,7 +72,7 @@ final class VirtualHosts {
         continue;
       }
       for (String h : spec.getHosts()) {
-        if (hostMatches(MeshSnapshot.resolveHost(h, vs.namespace()), hostname)) {
+        if (MeshSnapshot.hostMatches(MeshSnapshot.resolveHost(h, vs.namespace()), hostname)) {
           return Optional.of(vs);
         }
       }
@@ -85,13 +85,5 @@ final class VirtualHosts {
         || exportTo.contains("*")
         || exportTo.contains(viewer)
         || (exportTo.contains(".") && objectNamespace.equals(viewer));
-  }
-
-  /** Istio host matching: exact, or a wildcard pattern ({@code *}, {@code *.example.com}). */
-  static boolean hostMatches(String pattern, String host) {
-    if (pattern.equals(host) || pattern.equals("*")) {
-      return true;
-    }
-    return pattern.startsWith("*.") && host.endsWith(pattern.substring(1));
   }
 }
