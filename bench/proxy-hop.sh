@@ -151,7 +151,7 @@ sidecar() { # name admin outbound inbound labels [extra JVM options...]
     QMESH_SIDECAR_OUTBOUND_PORT=$3 QMESH_SIDECAR_INBOUND=$4 QMESH_SIDECAR_LABELS=$5 \
     QMESH_SIDECAR_INBOUND_HOST=127.0.0.1 QMESH_SIDECAR_HEALTH_PORT=$(($2 + 2)) \
     QMESH_SIDECAR_MERGED_PROMETHEUS_PORT=$(($2 + 3)) QMESH_SIDECAR_PROMETHEUS_PORT=$(($2 + 4)) \
-    MALLOC_ARENA_MAX=2 taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar sidecar/target/quarkus-app/quarkus-run.jar \
+    MALLOC_ARENA_MAX=2 taskset -c 0 java "${JAVA_OPTS[@]}" "${@:6}" -jar "${SIDECAR_APP:-sidecar/target/quarkus-app}/quarkus-run.jar" \
     > "$(log_of "$1")" 2>&1 &
 }
 sidecar meshed-v1 $SERVER_ADMIN $SERVER_OUT "9080:$SERVER_IN:$BACKEND" app=meshed; SERVER_PID=$!; PIDS+=($SERVER_PID)
@@ -160,8 +160,10 @@ ADMINS=($CLIENT_ADMIN $SERVER_ADMIN)
 # The telemetry runs (the last ones): a second client sidecar, the same build and JVM options,
 # whose workload a Telemetry selects (below).
 TEL_RUNS=$([[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && echo 1 || echo 0)
+# QMESH_BENCH_B_APP=<a quarkus-app directory of another build> runs that sidecar as client-tel: with
+# QMESH_BENCH_TEL=none, the runs and pairs below then compare two builds (+tel is the other build).
 if [ "$TEL_RUNS" = 1 ]; then
-  sidecar client-tel $TEL_ADMIN $TEL_OUT "" app=client-tel "${CLIENT_OPTS[@]}"; TEL_PID=$!; PIDS+=($TEL_PID)
+  SIDECAR_APP=${QMESH_BENCH_B_APP:-} sidecar client-tel $TEL_ADMIN $TEL_OUT "" app=client-tel "${CLIENT_OPTS[@]}"; TEL_PID=$!; PIDS+=($TEL_PID)
   ADMINS+=($TEL_ADMIN)
 fi
 for a in "${ADMINS[@]}"; do

@@ -1,7 +1,6 @@
 package io.qmesh.sidecar;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.qmesh.proxy.HealthServer;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
@@ -56,7 +55,11 @@ public class Sidecar {
   private volatile boolean listening;
   private volatile java.time.Duration drain = java.time.Duration.ofSeconds(5);
 
-  void start(@Observes StartupEvent event, Vertx vertx, SidecarConfig c, MeterRegistry registry)
+  void start(
+      @Observes StartupEvent event,
+      Vertx vertx,
+      SidecarConfig c,
+      io.micrometer.prometheus.PrometheusMeterRegistry registry)
       throws Exception {
     ProxyStats stats = new ProxyStats(registry);
     drain = c.drainDuration();

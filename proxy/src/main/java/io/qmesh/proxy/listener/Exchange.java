@@ -27,12 +27,13 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One downstream request through Envoy's router: the upstream request is prepared once (headers
- * without hop-by-hop ones, the route's and the weighted cluster's header changes, the rewrite),
- * then each attempt picks a host (avoiding hosts already tried when the retry policy says so),
- * passes the cluster's circuit breaker, sends, and either relays the answer or, when the retry
- * policy retries it and a retry is still possible, backs off and tries again. Everything runs on
- * the downstream request's event loop.
+ * One downstream request through Envoy's router: the upstream request's target is prepared once
+ * (the rewrite, the authority), and each attempt writes its headers straight into its request
+ * (without hop-by-hop ones, with the route's and the weighted cluster's header changes); each
+ * attempt picks a host (avoiding hosts already tried when the retry policy says so), passes the
+ * cluster's circuit breaker, sends, and either relays the answer or, when the retry policy retries
+ * it and a retry is still possible, backs off and tries again. Everything runs on the downstream
+ * request's event loop.
  *
  * <p>A retry is possible while the response has not begun downstream, attempts remain, the
  * cluster's retry breaker admits it and the request body can be replayed: the body is kept (as the
@@ -68,15 +69,22 @@ final class Exchange {
   private final String serverName;
 
   private final List<Mirror> mirrors;
-  private final boolean chunked;
+  private boolean chunked;
 
   /**
    * An HTTP/1.1 request made from an HTTP/2 one without a length: chunked once a body shows up,
    * else sent without a body (HTTP/2 does not say up front whether one follows).
    */
-  private final boolean chunkedIfBody;
+  private boolean chunkedIfBody;
 
   private final IstioMetrics metrics;
+  private final HeaderOps clusterRequestHeaders;
+
+  /** Whether upstream requests carry this proxy's peer metadata (a source, not to passthrough). */
+  private boolean sendsPeer;
+
+  /** Whether the downstream request's peer metadata is taken off (a destination). */
+  private boolean takesPeer;
 
   /** The body so far, while it can still be replayed; null until a chunk comes, or when lost. */
   private List<Buffer> body;
@@ -97,6 +105,11 @@ final class Exchange {
 
   /** Whether the current attempt holds its host's and the breaker's slots. */
   private boolean holding;
+
+  /** The answer being relayed, and whether its relay has ended (or failed). */
+  private HttpClientResponse currentResponse;
+
+  private boolean relayOver;
 
   private long perTryTimer = -1;
   private long backoffTimer = -1;
@@ -135,29 +148,11 @@ final class Exchange {
         host = route.rewrite().host();
       }
     }
-    MultiMap headers = HttpHeaders.headers();
-    in.headers()
-        .forEach(
-            h -> {
-              if (!HttpProxy.hopByHop(h.getKey())
-                  || HttpProxy.isTeTrailers(h.getKey(), h.getValue())) {
-                headers.add(h.getKey(), h.getValue());
-              }
-            });
-    if (finish.requestId != null) {
-      headers.set(HttpProxy.X_REQUEST_ID, finish.requestId);
-    }
-    if (finish.trace != null) {
-      finish.trace.inject(headers);
-    }
+    this.clusterRequestHeaders = clusterRequestHeaders;
     this.metrics = proxy.metrics();
     if (metrics != null) {
-      exchangePeers(headers, view);
+      exchangePeers(view);
     }
-    if (route != null) {
-      route.requestHeaders().apply(headers);
-    }
-    clusterRequestHeaders.apply(headers);
     this.upstreamAuthority = host;
     // Parsed up front only for an HTTP/2 cluster, whose requests drop the host header; an
     // HTTP/1.1 request that finds an HTTP/2 connection (between sidecars) parses it in send().
@@ -165,21 +160,13 @@ final class Exchange {
     var origination = cluster.tls() == null ? null : cluster.tls().origination();
     String name = origination == null ? "" : origination.serverName(host);
     this.serverName = name.isEmpty() ? null : name;
-    if (http1 || authority == null) {
-      headers.set("host", host);
-    } else {
-      headers.remove("host");
-    }
+    // The headers are written straight into each attempt's request (upstreamHeaders), not kept
+    // here: Vert.x would copy a map given in the options once more.
     this.options =
         new RequestOptions()
             .setMethod(in.method())
             .setURI(path)
-            .setHeaders(headers)
             .setConnectTimeout(cluster.connections().connectTimeoutMillis());
-    // A body of unknown length goes on chunked (Vert.x asks it of HTTP/2 streams too).
-    boolean unknownLength = !headers.contains("content-length");
-    this.chunked = unknownLength && (!http1 || in.headers().contains("transfer-encoding"));
-    this.chunkedIfBody = unknownLength && !chunked && in.version() == HttpVersion.HTTP_2;
     boolean replayable = (retry != null && retry.numRetries() > 0) || !mirrors.isEmpty();
     this.bodyLost = !replayable;
   }
@@ -190,18 +177,15 @@ final class Exchange {
    * cluster's service; a destination takes the source's metadata off the request and names the
    * service the request's host is (a short name within its own namespace).
    */
-  private void exchangePeers(MultiMap headers, HttpRequestView view) {
+  private void exchangePeers(HttpRequestView view) {
     if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
       finish.service = cluster.service();
-      if (cluster.cluster().getType()
-          != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
-        headers.set(Peer.HEADER_NAME, metrics.selfHeader());
-        headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
-      }
+      sendsPeer =
+          cluster.cluster().getType()
+              != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST;
     } else {
-      finish.peer = Peer.decode(headers.get(Peer.HEADER));
-      headers.remove(Peer.HEADER);
-      headers.remove(Peer.ID_HEADER);
+      finish.peer = Peer.decode(in.headers().get(Peer.HEADER));
+      takesPeer = true;
       String host = view.host();
       finish.service =
           host.isEmpty()
@@ -210,6 +194,40 @@ final class Exchange {
                   ? host + "." + metrics.self().namespace() + ".svc.cluster.local"
                   : host;
     }
+  }
+
+  /**
+   * The upstream request's headers, into {@code headers}: the downstream request's without
+   * hop-by-hop ones (but {@code te: trailers}, which gRPC needs) and without a source's peer
+   * metadata at a destination; the request id and trace context; this proxy's peer metadata at a
+   * source; the route's and the weighted cluster's header changes. Each attempt writes them into
+   * its own request, and a mirror into its copy.
+   */
+  private void upstreamHeaders(MultiMap headers) {
+    for (var h : in.headers()) {
+      String name = h.getKey();
+      boolean keep =
+          HttpProxy.hopByHop(name)
+              ? HttpProxy.isTeTrailers(name, h.getValue())
+              : !(takesPeer && Peer.isPeerHeader(name));
+      if (keep) {
+        headers.add(name, h.getValue());
+      }
+    }
+    if (finish.requestId != null) {
+      headers.set(HttpProxy.X_REQUEST_ID, finish.requestId);
+    }
+    if (finish.trace != null) {
+      finish.trace.inject(headers);
+    }
+    if (sendsPeer) {
+      headers.set(Peer.HEADER_NAME, metrics.selfHeader());
+      headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
+    }
+    if (route != null) {
+      route.requestHeaders().apply(headers);
+    }
+    clusterRequestHeaders.apply(headers);
   }
 
   private static List<Mirror> chosenMirrors(List<Mirror> all) {
@@ -253,7 +271,7 @@ final class Exchange {
         // Nothing is written before the first chunk: the head still can say chunked.
         req.setChunked(true);
       }
-      req.write(data);
+      req.write(data, null);
       if (req.writeQueueFull()) {
         in.pause();
         req.drainHandler(v -> HttpProxy.resume(in));
@@ -268,7 +286,7 @@ final class Exchange {
     requestEnded = true;
     if (current != null && !currentEnded) {
       currentEnded = true;
-      current.end();
+      current.end((io.vertx.core.Handler<AsyncResult<Void>>) null);
     }
     if (!mirrors.isEmpty() && !bodyLost) {
       Buffer whole = Buffer.buffer(bodyBytes);
@@ -336,6 +354,15 @@ final class Exchange {
     current = req;
     currentEnded = false;
     finish.upstreamConnection = req.connection();
+    MultiMap headers = req.headers();
+    upstreamHeaders(headers);
+    if (http1 || authority == null) {
+      headers.set(HttpHeaders.HOST, upstreamAuthority);
+    }
+    // A body of unknown length goes on chunked (Vert.x asks it of HTTP/2 streams too).
+    boolean unknownLength = !headers.contains(HttpHeaders.CONTENT_LENGTH);
+    chunked = unknownLength && (!http1 || in.headers().contains(HttpHeaders.TRANSFER_ENCODING));
+    chunkedIfBody = unknownLength && !chunked && in.version() == HttpVersion.HTTP_2;
     boolean overHttp2 = req.version() == HttpVersion.HTTP_2;
     HostAndPort a =
         !overHttp2 ? null : http1 ? HostAndPort.parseAuthority(upstreamAuthority, -1) : authority;
@@ -343,9 +370,7 @@ final class Exchange {
       // HTTP/2 carries it as :authority, which must agree with any host header. An HTTP/1.1
       // request on a connection that negotiated HTTP/2 (between sidecars) drops its host header.
       req.authority(a);
-      if (http1) {
-        req.headers().remove("host");
-      }
+      headers.remove(HttpHeaders.HOST);
     }
     req.setChunked(chunked || (chunkedIfBody && bodyBytes > 0));
     if (!overHttp2) {
@@ -354,12 +379,12 @@ final class Exchange {
     req.response().onComplete(ar -> response(ar, attemptSeq));
     if (body != null) {
       for (Buffer b : body) {
-        req.write(b);
+        req.write(b, null);
       }
     }
     if (requestEnded) {
       currentEnded = true;
-      req.end();
+      req.end((io.vertx.core.Handler<AsyncResult<Void>>) null);
     } else {
       in.resume();
     }
@@ -531,6 +556,7 @@ final class Exchange {
 
   private void relay(HttpClientResponse resp) {
     done = true;
+    currentResponse = resp;
     if (out.ended()) {
       resp.request().reset();
       endAttempt();
@@ -565,25 +591,44 @@ final class Exchange {
       route.responseHeaders().apply(headers);
     }
     finish.corsHeaders(headers);
-    resp.pipe()
-        .endOnComplete(false)
-        .to(out)
-        .onComplete(
-            r -> {
-              endAttempt();
-              if (r.failed()) {
-                out.reset();
-                return;
-              }
-              // gRPC's status travels in the trailers.
-              if (!resp.trailers().isEmpty()) {
-                if (finish.grpcStatus == null) {
-                  finish.grpcStatus = resp.trailers().get("grpc-status");
-                }
-                out.trailers().addAll(resp.trailers());
-              }
-              out.end();
-            });
+    // Relayed chunk by chunk (not through a Pipe, whose promises and futures cost more per
+    // request than the forwarding itself), pausing the upstream while the client is slow.
+    resp.handler(this::relayChunk);
+    resp.exceptionHandler(this::relayFailed);
+    resp.endHandler(v -> relayEnd(resp));
+  }
+
+  private void relayChunk(Buffer data) {
+    out.write(data, null);
+    if (out.writeQueueFull()) {
+      HttpClientResponse resp = currentResponse;
+      resp.pause();
+      out.drainHandler(v -> resp.resume());
+    }
+  }
+
+  private void relayFailed(Throwable cause) {
+    if (!relayOver) {
+      relayOver = true;
+      endAttempt();
+      out.reset();
+    }
+  }
+
+  private void relayEnd(HttpClientResponse resp) {
+    if (relayOver) {
+      return;
+    }
+    relayOver = true;
+    endAttempt();
+    // gRPC's status travels in the trailers.
+    if (!resp.trailers().isEmpty()) {
+      if (finish.grpcStatus == null) {
+        finish.grpcStatus = resp.trailers().get("grpc-status");
+      }
+      out.trailers().addAll(resp.trailers());
+    }
+    out.end((io.vertx.core.Handler<AsyncResult<Void>>) null);
   }
 
   /** A mirror's copy of the request, its answer read and dropped. */
@@ -597,7 +642,8 @@ final class Exchange {
     proxy.stats().mirror();
     boolean h2 = HttpProxy.speaksHttp2(target, in);
     HttpClient c = proxy.client(h2, target, to);
-    MultiMap headers = HttpHeaders.headers().addAll(options.getHeaders());
+    MultiMap headers = HttpHeaders.headers();
+    upstreamHeaders(headers);
     RequestOptions copy =
         new RequestOptions()
             .setMethod(options.getMethod())

@@ -35,6 +35,12 @@ public record Peer(
   public static final CharSequence ID_HEADER_NAME =
       io.vertx.core.http.HttpHeaders.createOptimized(ID_HEADER);
 
+  /** Whether a header is one of the two of Istio's metadata exchange (any case). */
+  public static boolean isPeerHeader(String name) {
+    return (name.length() == HEADER.length() && name.equalsIgnoreCase(HEADER))
+        || (name.length() == ID_HEADER.length() && name.equalsIgnoreCase(ID_HEADER));
+  }
+
   /** Istio's cluster id when none is configured. */
   public static final String DEFAULT_CLUSTER = "Kubernetes";
 
