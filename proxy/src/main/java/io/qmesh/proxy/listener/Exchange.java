@@ -204,14 +204,17 @@ final class Exchange {
    * its own request, and a mirror into its copy.
    */
   private void upstreamHeaders(MultiMap headers) {
-    for (var h : in.headers()) {
-      String name = h.getKey();
-      boolean keep =
-          HttpProxy.hopByHop(name)
-              ? HttpProxy.isTeTrailers(name, h.getValue())
-              : !(takesPeer && Peer.isPeerHeader(name));
-      if (keep) {
-        headers.add(name, h.getValue());
+    MultiMap from = in.headers();
+    if (from instanceof io.netty.handler.codec.http.HttpHeaders decoded) {
+      // HTTP/1.1: the decoder's names and values as they are, not copied into Strings.
+      var it = decoded.iteratorCharSequence();
+      while (it.hasNext()) {
+        var h = it.next();
+        copyHeader(headers, h.getKey(), h.getValue());
+      }
+    } else {
+      for (var h : from) {
+        copyHeader(headers, h.getKey(), h.getValue());
       }
     }
     if (finish.requestId != null) {
@@ -228,6 +231,16 @@ final class Exchange {
       route.requestHeaders().apply(headers);
     }
     clusterRequestHeaders.apply(headers);
+  }
+
+  private void copyHeader(MultiMap headers, CharSequence name, CharSequence value) {
+    boolean keep =
+        HttpProxy.hopByHop(name)
+            ? HttpProxy.isTeTrailers(name, value)
+            : !(takesPeer && Peer.isPeerHeader(name));
+    if (keep) {
+      headers.add(name, value);
+    }
   }
 
   private static List<Mirror> chosenMirrors(List<Mirror> all) {
@@ -562,7 +575,16 @@ final class Exchange {
       endAttempt();
       return;
     }
-    out.setStatusCode(resp.statusCode()).setStatusMessage(resp.statusMessage());
+    int status = resp.statusCode();
+    out.setStatusCode(status);
+    String reason = resp.statusMessage();
+    if (reason != null
+        && !io.netty.handler.codec.http.HttpResponseStatus.valueOf(status)
+            .reasonPhrase()
+            .contentEquals(reason)) {
+      // A reason of its own (the standard one is Netty's constant, not a new status per answer).
+      out.setStatusMessage(reason);
+    }
     if (!resp.headers().contains("content-length")) {
       // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
       out.setChunked(true);

@@ -70,16 +70,21 @@ public final class HttpProxy {
    * te, trailer, transfer-encoding, upgrade): checked on every header of every request and
    * response, so without lower-casing a copy of the name.
    */
-  static boolean hopByHop(String name) {
+  static boolean hopByHop(CharSequence name) {
     return switch (name.length()) {
-      case 2 -> name.equalsIgnoreCase("te");
-      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
-      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
-      case 16 -> name.equalsIgnoreCase("proxy-connection");
-      case 17 -> name.equalsIgnoreCase("transfer-encoding");
-      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      case 2 -> is(name, "te");
+      case 7 -> is(name, "trailer") || is(name, "upgrade");
+      case 10 -> is(name, "connection") || is(name, "keep-alive");
+      case 16 -> is(name, "proxy-connection");
+      case 17 -> is(name, "transfer-encoding");
+      case 19 -> is(name, "proxy-authorization");
       default -> false;
     };
+  }
+
+  /** Whether a header name (a String, or the decoder's AsciiString) is {@code lower}, any case. */
+  static boolean is(CharSequence name, String lower) {
+    return AsciiString.contentEqualsIgnoreCase(name, lower);
   }
 
   /** Istio's cluster for traffic to destinations the mesh does not know (outbound ALLOW_ANY). */
@@ -721,8 +726,8 @@ public final class HttpProxy {
   }
 
   /** {@code te: trailers} is the one TE value that crosses a proxy: gRPC requires it. */
-  static boolean isTeTrailers(String name, String value) {
-    return name.equalsIgnoreCase("te") && value.trim().equalsIgnoreCase("trailers");
+  static boolean isTeTrailers(CharSequence name, CharSequence value) {
+    return is(name, "te") && is(AsciiString.trim(value), "trailers");
   }
 
   /** A CONNECT tunnel to where {@code host:port} leads in the mesh (see the class comment). */

@@ -36,9 +36,11 @@ public record Peer(
       io.vertx.core.http.HttpHeaders.createOptimized(ID_HEADER);
 
   /** Whether a header is one of the two of Istio's metadata exchange (any case). */
-  public static boolean isPeerHeader(String name) {
-    return (name.length() == HEADER.length() && name.equalsIgnoreCase(HEADER))
-        || (name.length() == ID_HEADER.length() && name.equalsIgnoreCase(ID_HEADER));
+  public static boolean isPeerHeader(CharSequence name) {
+    return (name.length() == HEADER.length()
+            && io.netty.util.AsciiString.contentEqualsIgnoreCase(name, HEADER))
+        || (name.length() == ID_HEADER.length()
+            && io.netty.util.AsciiString.contentEqualsIgnoreCase(name, ID_HEADER));
   }
 
   /** Istio's cluster id when none is configured. */

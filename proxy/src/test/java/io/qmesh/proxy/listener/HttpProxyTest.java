@@ -57,20 +57,25 @@ class HttpProxyTest {
             req ->
                 req.body()
                     .onSuccess(
-                        body ->
-                            req.response()
-                                .end(
-                                    version
-                                        + " "
-                                        + req.method()
-                                        + " "
-                                        + req.uri()
-                                        + " host="
-                                        + req.getHeader("host")
-                                        + " body="
-                                        + body.length()
-                                        + " x-test="
-                                        + req.getHeader("x-test"))))
+                        body -> {
+                          if (req.uri().equals("/reason")) {
+                            req.response().setStatusMessage("Fine Thanks").end();
+                            return;
+                          }
+                          req.response()
+                              .end(
+                                  version
+                                      + " "
+                                      + req.method()
+                                      + " "
+                                      + req.uri()
+                                      + " host="
+                                      + req.getHeader("host")
+                                      + " body="
+                                      + body.length()
+                                      + " x-test="
+                                      + req.getHeader("x-test"));
+                        }))
         .listen(0, "127.0.0.1")
         .toCompletionStage()
         .toCompletableFuture()
@@ -207,6 +212,30 @@ class HttpProxyTest {
     }
     for (String h : new String[] {"content-length", "x-test", "host", "tx", "trailers"}) {
       assertThat(HttpProxy.hopByHop(h)).as(h).isFalse();
+    }
+    // As HTTP/1.1's decoder hands them over, not copied into Strings.
+    assertThat(HttpProxy.hopByHop(io.netty.util.AsciiString.of("Transfer-Encoding"))).isTrue();
+    assertThat(HttpProxy.hopByHop(io.netty.util.AsciiString.of("x-test"))).isFalse();
+    assertThat(
+            HttpProxy.isTeTrailers(
+                io.netty.util.AsciiString.of("TE"), io.netty.util.AsciiString.of(" trailers ")))
+        .isTrue();
+    assertThat(HttpProxy.isTeTrailers("te", "gzip")).isFalse();
+  }
+
+  @Test
+  void relaysTheUpstreamsOwnReasonPhrase() throws Exception {
+    assertThat(rawGet("/reason")).startsWith("HTTP/1.1 200 Fine Thanks\r\n");
+    assertThat(rawGet("/reviews/1")).startsWith("HTTP/1.1 200 OK\r\n");
+  }
+
+  private static String rawGet(String path) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     }
   }
 
