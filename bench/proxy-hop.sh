@@ -181,8 +181,10 @@ cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
 }
 # A column of `jstat -compiler` for the first pid, if it is a JVM (0 otherwise): 1, the methods
 # compiled; 4, the seconds spent compiling.
-jit_stat() { local col=$1; shift
-  [ $# -gt 0 ] && jstat -compiler "$1" 2>/dev/null | awk -v c="$col" 'NR == 2 {print $c; f = 1} END {if (!f) print 0}' || echo 0; }
+jit_stat() { local col=$1 v=""; shift
+  # (HAProxy and nginx are no JVMs: jstat fails, and under pipefail that must still print one 0.)
+  [ $# -gt 0 ] && v=$(jstat -compiler "$1" 2>/dev/null | awk -v c="$col" 'NR == 2 {print $c}') || true
+  echo "${v:-0}"; }
 compiled() { jit_stat 1 "$@"; }
 jit_seconds() { jit_stat 4 "$@"; }
 rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }

@@ -45,6 +45,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class Exchange {
 
+  static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
+
   /** Envoy's default per-connection buffer limit, the most of a body kept for replay. */
   static final int BUFFER_LIMIT = 1 << 20;
 
@@ -184,7 +186,7 @@ final class Exchange {
           cluster.cluster().getType()
               != io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST;
     } else {
-      finish.peer = Peer.decode(in.headers().get(Peer.HEADER));
+      finish.peer = Peer.decode(in.headers().get(Peer.HEADER_NAME));
       takesPeer = true;
       String host = view.host();
       finish.service =
@@ -443,7 +445,7 @@ final class Exchange {
     HttpClientResponse resp = ar.result();
     int status = resp.statusCode();
     upstream.answered(host, status);
-    if (retry != null && retry.retriable(status, resp.getHeader("grpc-status"))) {
+    if (retry != null && retry.retriable(status, resp.getHeader(GRPC_STATUS))) {
       if (canRetry()) {
         // This answer is dropped: read to its end when the request was sent whole (the
         // connection is reused), else the stream is reset.
@@ -585,28 +587,28 @@ final class Exchange {
       // A reason of its own (the standard one is Netty's constant, not a new status per answer).
       out.setStatusMessage(reason);
     }
-    if (!resp.headers().contains("content-length")) {
+    if (!resp.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
       // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
       out.setChunked(true);
     }
+    // A source takes the destination's metadata off the answer; a destination adds its own.
+    boolean takesPeerBack = metrics != null && metrics.reporter() == IstioMetrics.Reporter.SOURCE;
+    if (takesPeerBack) {
+      finish.peer = Peer.decode(resp.getHeader(Peer.HEADER_NAME));
+    }
     MultiMap headers = out.headers();
-    resp.headers()
-        .forEach(
-            e -> {
-              if (!HttpProxy.hopByHop(e.getKey())) {
-                headers.add(e.getKey(), e.getValue());
-              }
-            });
+    for (var e : resp.headers()) {
+      String name = e.getKey();
+      if (!HttpProxy.hopByHop(name) && !(takesPeerBack && Peer.isPeerHeader(name))) {
+        headers.add(name, e.getValue());
+      }
+    }
     if (metrics != null) {
-      if (metrics.reporter() == IstioMetrics.Reporter.SOURCE) {
-        finish.peer = Peer.decode(headers.get(Peer.HEADER));
-        headers.remove(Peer.HEADER);
-        headers.remove(Peer.ID_HEADER);
-      } else {
+      if (!takesPeerBack) {
         headers.set(Peer.HEADER_NAME, metrics.selfHeader());
         headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
       }
-      finish.grpcStatus = resp.getHeader("grpc-status");
+      finish.grpcStatus = resp.getHeader(GRPC_STATUS);
     }
     clusterResponseHeaders.apply(headers);
     if (route != null) {

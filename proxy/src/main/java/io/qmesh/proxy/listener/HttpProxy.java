@@ -965,7 +965,7 @@ public final class HttpProxy {
       proxy.stats.finished(status);
       IstioMetrics metrics = proxy.metrics;
       if (metrics != null) {
-        String contentType = request.getHeader("content-type");
+        String contentType = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
         boolean grpc = contentType != null && contentType.startsWith("application/grpc");
         metrics.record(
             peer,
