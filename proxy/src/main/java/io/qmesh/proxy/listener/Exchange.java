@@ -45,6 +45,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class Exchange {
 
+  /** The gRPC status header's name, hashed once. */
   static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
 
   /** Envoy's default per-connection buffer limit, the most of a body kept for replay. */
