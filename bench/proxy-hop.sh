@@ -160,10 +160,11 @@ ADMINS=($CLIENT_ADMIN $SERVER_ADMIN)
 # The telemetry runs (the last ones): a second client sidecar, the same build and JVM options,
 # whose workload a Telemetry selects (below).
 TEL_RUNS=$([[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && echo 1 || echo 0)
-# QMESH_BENCH_B_APP=<a quarkus-app directory of another build> runs that sidecar as client-tel: with
-# QMESH_BENCH_TEL=none, the runs and pairs below then compare two builds (+tel is the other build).
+# QMESH_BENCH_B_APP=<a quarkus-app directory of another build> runs that sidecar as client-tel, and
+# QMESH_BENCH_B_JVM adds JVM options to client-tel's: with QMESH_BENCH_TEL=none, the runs and pairs
+# below then compare two builds, or two sets of JVM options (+tel is the other one).
 if [ "$TEL_RUNS" = 1 ]; then
-  SIDECAR_APP=${QMESH_BENCH_B_APP:-} sidecar client-tel $TEL_ADMIN $TEL_OUT "" app=client-tel "${CLIENT_OPTS[@]}"; TEL_PID=$!; PIDS+=($TEL_PID)
+  SIDECAR_APP=${QMESH_BENCH_B_APP:-} sidecar client-tel $TEL_ADMIN $TEL_OUT "" app=client-tel "${CLIENT_OPTS[@]}" ${QMESH_BENCH_B_JVM:-}; TEL_PID=$!; PIDS+=($TEL_PID)
   ADMINS+=($TEL_ADMIN)
 fi
 for a in "${ADMINS[@]}"; do
