@@ -19,7 +19,9 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.xds.XdsResources;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerResponse;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -33,7 +35,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,6 +65,10 @@ class HttpProxyTest {
                         body -> {
                           if (req.uri().equals("/reason")) {
                             req.response().setStatusMessage("Fine Thanks").end();
+                            return;
+                          }
+                          if (req.uri().equals("/big")) {
+                            sendBig(req.response());
                             return;
                           }
                           req.response()
@@ -227,6 +236,60 @@ class HttpProxyTest {
   void relaysTheUpstreamsOwnReasonPhrase() throws Exception {
     assertThat(rawGet("/reason")).startsWith("HTTP/1.1 200 Fine Thanks\r\n");
     assertThat(rawGet("/reviews/1")).startsWith("HTTP/1.1 200 OK\r\n");
+  }
+
+  /** What {@code /big} answers: 32 MiB in 64 KiB chunks, each written when the queue has room. */
+  private static final int BIG = 32 << 20;
+
+  private static final AtomicLong bigSent = new AtomicLong();
+  private static final AtomicBoolean bigDone = new AtomicBoolean();
+
+  private static void sendBig(HttpServerResponse response) {
+    response.putHeader("content-length", String.valueOf(BIG));
+    Buffer chunk = Buffer.buffer(new byte[64 << 10]);
+    Runnable[] more = new Runnable[1];
+    more[0] =
+        () -> {
+          while (bigSent.get() < BIG && !response.writeQueueFull()) {
+            response.write(chunk);
+            bigSent.addAndGet(chunk.length());
+          }
+          if (bigSent.get() >= BIG) {
+            response.end();
+            bigDone.set(true);
+          } else {
+            response.drainHandler(v -> more[0].run());
+          }
+        };
+    more[0].run();
+  }
+
+  @Test
+  void aClientThatDoesNotReadHoldsTheUpstreamBack() throws Exception {
+    bigSent.set(0);
+    bigDone.set(false);
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.getOutputStream()
+          .write(
+              "GET /big HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      // While the client reads nothing, the proxy stops reading the upstream, so the backend's
+      // writes stall long before the 32 MiB are out (a proxy that buffered it all would let the
+      // backend finish at once).
+      Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> bigSent.get() > 0);
+      Awaitility.await()
+          .during(1, TimeUnit.SECONDS)
+          .atMost(2, TimeUnit.SECONDS)
+          .until(() -> !bigDone.get());
+      long body = 0;
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        body += n;
+      }
+      assertThat(bigDone).isTrue();
+      assertThat(body).isGreaterThan(BIG).isLessThan(BIG + 1024);
+    }
   }
 
   private static String rawGet(String path) throws Exception {
