@@ -50,6 +50,8 @@ public final class Admin {
           .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
           .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+          // Istio's stats filter config (stats.PluginConfig) travels as a TypedStruct.
+          .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
           .build();
 
   /** Prints the typed configs pilot sends inside resources, so a dump shows them whole. */

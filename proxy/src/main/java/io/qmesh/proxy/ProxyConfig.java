@@ -18,6 +18,7 @@ import io.qmesh.proxy.cluster.UpstreamHost;
 import io.qmesh.proxy.route.RouteTable;
 import io.qmesh.proxy.security.PeerAuthMode;
 import io.qmesh.proxy.telemetry.AccessLog;
+import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Observers;
 import io.qmesh.proxy.telemetry.TracePolicy;
 import io.qmesh.proxy.xds.XdsResources;
@@ -275,7 +276,7 @@ public record ProxyConfig(
       for (FilterChain fc : chains(l)) {
         for (Filter f : fc.getFiltersList()) {
           if (f.getTypedConfig().is(TcpProxy.class)) {
-            tcpObservers(l, f, out);
+            tcpObservers(l, fc, f, out);
             continue;
           }
           if (!f.getTypedConfig().is(HttpConnectionManager.class)) {
@@ -301,7 +302,13 @@ public record ProxyConfig(
                     : null;
             List<AccessLog> logs = new ArrayList<>();
             hcm.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));
-            Observers o = new Observers(tracing, List.copyOf(logs));
+            int dropped = 0;
+            for (var h : hcm.getHttpFiltersList()) {
+              if (h.getName().equals(IstioMetrics.STATS_FILTER)) {
+                dropped |= IstioMetrics.dropMask(h.getTypedConfig());
+              }
+            }
+            Observers o = new Observers(tracing, List.copyOf(logs), dropped);
             if (!o.idle()) {
               out.put(name, o);
             }
@@ -315,17 +322,23 @@ public record ProxyConfig(
   }
 
   /** A TCP proxy's access logs, by {@code tcp|<cluster>}. */
-  private static void tcpObservers(Listener l, Filter f, Map<String, Observers> out) {
+  private static void tcpObservers(
+      Listener l, FilterChain chain, Filter f, Map<String, Observers> out) {
     try {
       TcpProxy tcp = f.getTypedConfig().unpack(TcpProxy.class);
-      if (tcp.getAccessLogCount() == 0) {
-        return;
+      int dropped = 0;
+      for (Filter other : chain.getFiltersList()) {
+        if (other.getName().equals(IstioMetrics.STATS_FILTER)) {
+          dropped |= IstioMetrics.dropMask(other.getTypedConfig());
+        }
       }
       List<AccessLog> logs = new ArrayList<>();
       tcp.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));
-      out.put(
-          io.qmesh.proxy.listener.TcpProxy.TCP_OBSERVERS + tcp.getCluster(),
-          new Observers(null, List.copyOf(logs)));
+      Observers o = new Observers(null, List.copyOf(logs), dropped);
+      if (o.idle()) {
+        return;
+      }
+      out.put(io.qmesh.proxy.listener.TcpProxy.TCP_OBSERVERS + tcp.getCluster(), o);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(
           "listener " + l.getName() + ": tcp proxy does not decode: " + e.getMessage());

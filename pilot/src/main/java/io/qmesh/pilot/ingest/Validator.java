@@ -568,10 +568,32 @@ public final class Validator {
                 + " number (such as response.code >= 400)");
       }
     }
-    if (!spec.getMetrics().isEmpty()) {
-      c.warn(
-          "spec.metrics",
-          "metric overrides are not applied: proxies report Istio's standard metrics as they are");
+    for (int i = 0; i < spec.getMetrics().size(); i++) {
+      var m = spec.getMetrics().get(i);
+      String p = "spec.metrics[" + i + "]";
+      for (int j = 0; j < m.getProviders().size(); j++) {
+        String name = m.getProviders().get(j).getName();
+        if (!io.qmesh.pilot.translate.Observability.METRICS_PROVIDER.equals(name)) {
+          c.warn(
+              p + ".providers[" + j + "].name",
+              "'" + name + "' is not applied: qmesh's proxies report to prometheus only");
+        }
+      }
+      for (int j = 0; j < m.getOverrides().size(); j++) {
+        var o = m.getOverrides().get(j);
+        String q = p + ".overrides[" + j + "]";
+        if (o.getMatch() != null
+            && o.getMatch().getMetricMatch()
+                instanceof io.fabric8.istio.api.api.telemetry.v1alpha1.MetricSelectorCustomMetric) {
+          c.warn(q + ".match.customMetric", "is not applied: qmesh reports no custom metric");
+        }
+        if (!o.getTagOverrides().isEmpty()) {
+          c.warn(
+              q + ".tagOverrides",
+              "are not applied: proxies report Istio's standard labels as they are (only"
+                  + " 'disabled' is)");
+        }
+      }
     }
   }
 

@@ -40,6 +40,8 @@ public final class EnvoyJson {
           .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
           .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+          // Istio's stats filter config (stats.PluginConfig) travels as a TypedStruct.
+          .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
           .build();
 
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);

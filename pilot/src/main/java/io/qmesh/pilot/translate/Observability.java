@@ -16,13 +16,20 @@ import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
 import io.envoyproxy.envoy.config.trace.v3.ZipkinConfig;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.AccessLogging;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.MetricSelector;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.MetricSelectorIstioMetric;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.MetricSelectorMetric;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.Metrics;
+import io.fabric8.istio.api.api.telemetry.v1alpha1.MetricsOverrides;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.ProviderRef;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.Telemetry;
 import io.fabric8.istio.api.api.telemetry.v1alpha1.Tracing;
@@ -49,11 +56,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Tracing and access logs on a connection manager, as Istio derives them from the mesh config and
- * the {@code Telemetry} resources that apply to a proxy: mesh-wide (root namespace, no selector),
- * then the proxy's namespace, then those whose selector matches the proxy, each more specific one
- * overriding what it sets. The client side (outbound, gateways) and the server side (inbound) are
- * resolved apart, by each entry's {@code match.mode}.
+ * Tracing, access logs and metric overrides on a connection manager, as Istio derives them from the
+ * mesh config and the {@code Telemetry} resources that apply to a proxy: mesh-wide (root namespace,
+ * no selector), then the proxy's namespace, then those whose selector matches the proxy, each more
+ * specific one overriding what it sets. The client side (outbound, gateways) and the server side
+ * (inbound) are resolved apart, by each entry's {@code match.mode}.
  */
 public final class Observability {
 
@@ -124,18 +131,139 @@ public final class Observability {
     return applicable(mesh, proxy).stream().map(Named::ref).toList().toString();
   }
 
-  /** Adds the tracing and access logs that apply to {@code proxy}'s {@code mode} side. */
+  /**
+   * Adds the tracing, access logs and metric overrides that apply to {@code proxy}'s {@code mode}
+   * side: the stats filter (when a metric is dropped) goes before the router, where Istio puts it.
+   */
   static HttpConnectionManager.Builder observe(
       HttpConnectionManager.Builder hcm, MeshSnapshot mesh, ProxyNode proxy, Mode mode) {
     List<Named<Telemetry>> telemetries = applicable(mesh, proxy);
     tracing(mesh, telemetries, mode).ifPresent(hcm::setTracing);
     hcm.addAllAccessLog(accessLogs(mesh.meshConfig(), telemetries, mode));
+    statsConfig(telemetries, mode)
+        .ifPresent(
+            config -> {
+              int router = hcm.getHttpFiltersCount();
+              for (int i = 0; i < hcm.getHttpFiltersCount(); i++) {
+                if (hcm.getHttpFilters(i).getName().equals(Envoy.ROUTER)) {
+                  router = i;
+                }
+              }
+              hcm.addHttpFilters(
+                  router,
+                  HttpFilter.newBuilder().setName(STATS_FILTER).setTypedConfig(config).build());
+            });
     return hcm;
   }
 
-  /** The access logs of a TCP proxy on {@code proxy}'s {@code mode} side. */
-  static List<AccessLog> tcpAccessLogs(MeshSnapshot mesh, ProxyNode proxy, Mode mode) {
-    return accessLogs(mesh.meshConfig(), applicable(mesh, proxy), mode);
+  /**
+   * A TCP proxy's filters on {@code proxy}'s {@code mode} side: the stats filter when a metric is
+   * dropped, then the proxy with its access logs.
+   */
+  static List<Filter> tcpFilters(
+      MeshSnapshot mesh, ProxyNode proxy, Mode mode, String statPrefix, String cluster) {
+    List<Named<Telemetry>> telemetries = applicable(mesh, proxy);
+    List<Filter> out = new ArrayList<>();
+    statsConfig(telemetries, mode)
+        .ifPresent(
+            c -> out.add(Filter.newBuilder().setName(STATS_FILTER).setTypedConfig(c).build()));
+    out.add(Envoy.tcpProxy(statPrefix, cluster, accessLogs(mesh.meshConfig(), telemetries, mode)));
+    return out;
+  }
+
+  /** Istio's stats filter, HTTP and network. */
+  static final String STATS_FILTER = "istio.stats";
+
+  /**
+   * Istio's standard metrics by their Telemetry API names, as its stats plugin config names them.
+   */
+  private static final Map<MetricSelectorIstioMetric, String> METRIC_NAMES =
+      Map.of(
+          MetricSelectorIstioMetric.REQUEST_COUNT, "requests_total",
+          MetricSelectorIstioMetric.REQUEST_DURATION, "request_duration_milliseconds",
+          MetricSelectorIstioMetric.REQUEST_SIZE, "request_bytes",
+          MetricSelectorIstioMetric.RESPONSE_SIZE, "response_bytes",
+          MetricSelectorIstioMetric.TCP_OPENED_CONNECTIONS, "tcp_connections_opened_total",
+          MetricSelectorIstioMetric.TCP_CLOSED_CONNECTIONS, "tcp_connections_closed_total",
+          MetricSelectorIstioMetric.TCP_SENT_BYTES, "tcp_sent_bytes_total",
+          MetricSelectorIstioMetric.TCP_RECEIVED_BYTES, "tcp_received_bytes_total",
+          MetricSelectorIstioMetric.GRPC_REQUEST_MESSAGES, "request_messages_total",
+          MetricSelectorIstioMetric.GRPC_RESPONSE_MESSAGES, "response_messages_total");
+
+  /** The metrics provider whose overrides qmesh's proxies apply (Istio's default). */
+  public static final String METRICS_PROVIDER = "prometheus";
+
+  /**
+   * The metrics the Telemetry resources drop on {@code mode}'s side, as Istio resolves {@code
+   * metrics[].overrides}: most general resource first, each override in order, a later one for the
+   * same metric and side winning ({@code disabled: false} brings a metric back). Entries for
+   * another provider do not apply; custom metrics and tag overrides are not translated (the
+   * validator says so).
+   */
+  static java.util.SortedSet<String> droppedMetrics(List<Named<Telemetry>> telemetries, Mode mode) {
+    java.util.SortedSet<String> dropped = new java.util.TreeSet<>();
+    for (Named<Telemetry> t : telemetries) {
+      for (Metrics m : t.spec().getMetrics()) {
+        boolean ours =
+            m.getProviders().isEmpty()
+                || m.getProviders().stream().anyMatch(p -> METRICS_PROVIDER.equals(p.getName()));
+        if (!ours) {
+          continue;
+        }
+        for (MetricsOverrides o : m.getOverrides()) {
+          MetricSelector match = o.getMatch();
+          if (o.getDisabled() == null || (match != null && !applies(match.getMode(), mode))) {
+            continue;
+          }
+          var which = match == null ? null : match.getMetricMatch();
+          java.util.Collection<String> names;
+          if (which == null) {
+            names = METRIC_NAMES.values();
+          } else if (which instanceof MetricSelectorMetric sm) {
+            names =
+                sm.getMetric() == null || sm.getMetric() == MetricSelectorIstioMetric.ALL_METRICS
+                    ? METRIC_NAMES.values()
+                    : List.of(METRIC_NAMES.get(sm.getMetric()));
+          } else {
+            continue; // a custom metric: qmesh reports none
+          }
+          if (o.getDisabled()) {
+            dropped.addAll(names);
+          } else {
+            dropped.removeAll(names);
+          }
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * The stats filter's config for {@code mode}'s side (empty when nothing is dropped): Istio's
+   * {@code stats.PluginConfig} as a TypedStruct, one {@code {name, drop: true}} per dropped metric.
+   */
+  private static Optional<Any> statsConfig(List<Named<Telemetry>> telemetries, Mode mode) {
+    java.util.SortedSet<String> dropped = droppedMetrics(telemetries, mode);
+    if (dropped.isEmpty()) {
+      return Optional.empty();
+    }
+    com.google.protobuf.ListValue.Builder metrics = com.google.protobuf.ListValue.newBuilder();
+    for (String name : dropped) {
+      metrics.addValues(
+          Value.newBuilder()
+              .setStructValue(
+                  Struct.newBuilder()
+                      .putFields("name", Value.newBuilder().setStringValue(name).build())
+                      .putFields("drop", Value.newBuilder().setBoolValue(true).build())));
+    }
+    return Optional.of(
+        Any.pack(
+            com.github.xds.type.v3.TypedStruct.newBuilder()
+                .setTypeUrl("type.googleapis.com/stats.PluginConfig")
+                .setValue(
+                    Struct.newBuilder()
+                        .putFields("metrics", Value.newBuilder().setListValue(metrics).build()))
+                .build()));
   }
 
   private static boolean applies(WorkloadMode m, Mode mode) {

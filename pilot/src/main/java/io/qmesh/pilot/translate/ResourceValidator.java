@@ -89,6 +89,8 @@ public final class ResourceValidator {
             if (tp != null && !clusters.contains(tp.getCluster())) {
               out.add(where + ": cluster " + tp.getCluster() + " undefined");
             }
+          } else if (f.getName().equals(Observability.STATS_FILTER)) {
+            unpack(out, where, f.getTypedConfig(), com.github.xds.type.v3.TypedStruct.class);
           } else {
             out.add(where + ": unknown network filter");
           }

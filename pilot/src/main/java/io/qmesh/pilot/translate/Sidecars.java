@@ -94,11 +94,9 @@ final class Sidecars {
             String cluster = MeshNames.outboundCluster(port, null, s.hostname());
             l.addFilterChains(
                 FilterChain.newBuilder()
-                    .addFilters(
-                        Envoy.tcpProxy(
-                            cluster,
-                            cluster,
-                            Observability.tcpAccessLogs(mesh, proxy, Observability.Mode.CLIENT))));
+                    .addAllFilters(
+                        Observability.tcpFilters(
+                            mesh, proxy, Observability.Mode.CLIENT, cluster, cluster)));
           }
           listeners.add(l.build());
         });
@@ -202,11 +200,8 @@ final class Sidecars {
             Observability.observe(hcm, mesh, proxy, Observability.Mode.SERVER);
             chain.addFilters(Envoy.filter(Envoy.HCM, hcm.build()));
           } else {
-            chain.addFilters(
-                Envoy.tcpProxy(
-                    cluster,
-                    cluster,
-                    Observability.tcpAccessLogs(mesh, proxy, Observability.Mode.SERVER)));
+            chain.addAllFilters(
+                Observability.tcpFilters(mesh, proxy, Observability.Mode.SERVER, cluster, cluster));
           }
           // PeerAuthentication as Istio writes it: a TLS chain (mTLS), a plaintext chain, or both
           // told apart by the TLS inspector (PERMISSIVE).

@@ -75,6 +75,17 @@ class ValidatorTest {
             tel + "  accessLogging:\n  - providers: [{name: otel}]\n",
             "ERROR Telemetry default/t: spec.accessLogging[0].providers[0].name: unknown provider 'otel'; known: [envoy]"),
         Arguments.of(
+            tel + "  metrics:\n  - providers: [{name: stackdriver}]\n",
+            "WARNING Telemetry default/t: spec.metrics[0].providers[0].name: 'stackdriver' is not applied: qmesh's proxies report to prometheus only"),
+        Arguments.of(
+            tel
+                + "  metrics:\n  - overrides:\n    - match: {metric: REQUEST_COUNT}\n      tagOverrides: {request_protocol: {operation: REMOVE}}\n",
+            "WARNING Telemetry default/t: spec.metrics[0].overrides[0].tagOverrides: are not applied: proxies report Istio's standard labels as they are (only 'disabled' is)"),
+        Arguments.of(
+            tel
+                + "  metrics:\n  - overrides:\n    - match: {customMetric: my_metric}\n      disabled: true\n",
+            "WARNING Telemetry default/t: spec.metrics[0].overrides[0].match.customMetric: is not applied: qmesh reports no custom metric"),
+        Arguments.of(
             dr + "  subsets:\n  - {name: v1}\n",
             "ERROR DestinationRule default/r: spec.host: required"),
         Arguments.of(

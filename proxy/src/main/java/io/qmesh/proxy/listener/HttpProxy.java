@@ -791,7 +791,8 @@ public final class HttpProxy {
                                       Peer.UNKNOWN,
                                       MeshTls.peerIdentity(up),
                                       cluster.service(),
-                                      "-")
+                                      "-",
+                                      observers == null ? 0 : observers.droppedMetrics())
                                   : null;
                           TcpLogEntry log =
                               TcpLogEntry.of(
@@ -964,7 +965,8 @@ public final class HttpProxy {
       int status = response.ended() ? response.getStatusCode() : 0;
       proxy.stats.finished(status);
       IstioMetrics metrics = proxy.metrics;
-      if (metrics != null) {
+      int dropped = observers == null ? 0 : observers.droppedMetrics();
+      if (metrics != null && (dropped & IstioMetrics.HTTP) != IstioMetrics.HTTP) {
         String contentType = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
         boolean grpc = contentType != null && contentType.startsWith("application/grpc");
         metrics.record(
@@ -982,7 +984,8 @@ public final class HttpProxy {
             flags,
             (System.nanoTime() - start) / 1e6,
             request.bytesRead(),
-            response.bytesWritten());
+            response.bytesWritten(),
+            dropped);
       }
       if (observers != null) {
         if (trace != null && trace.span() != null) {

@@ -133,6 +133,7 @@ public final class TcpProxy {
     down.pause();
     host.started();
     IstioMetrics m = metrics;
+    int dropped = observers == null ? 0 : observers.droppedMetrics();
     client
         .connect(host.port(), host.address())
         .onSuccess(
@@ -144,15 +145,24 @@ public final class TcpProxy {
               Pipes.relay(
                   down,
                   up,
-                  m == null ? null : m.tcp(Peer.UNKNOWN, MeshTls.peerIdentity(down), null, "-"),
+                  m == null
+                      ? null
+                      : m.tcp(Peer.UNKNOWN, MeshTls.peerIdentity(down), null, "-", dropped),
                   log);
             })
         .onFailure(
             e -> {
               host.finished();
-              if (m != null) {
-                IstioMetrics.TcpSeries series =
-                    m.tcp(Peer.UNKNOWN, MeshTls.peerIdentity(down), null, ResponseFlag.UF.name());
+              IstioMetrics.TcpSeries series =
+                  m == null
+                      ? null
+                      : m.tcp(
+                          Peer.UNKNOWN,
+                          MeshTls.peerIdentity(down),
+                          null,
+                          ResponseFlag.UF.name(),
+                          dropped);
+              if (series != null) {
                 series.opened().increment();
                 series.closed().increment();
               }

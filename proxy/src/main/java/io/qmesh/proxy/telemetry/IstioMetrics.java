@@ -2,8 +2,11 @@ package io.qmesh.proxy.telemetry;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.noop.NoopCounter;
+import io.micrometer.core.instrument.noop.NoopDistributionSummary;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +22,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Recording looks up the series by a small key of what varies per request (the peer, the
  * destination service, protocol, code, gRPC status and flags); the 25 labels of a series are built
  * once, when it first appears.
+ *
+ * <p>A Telemetry can drop metrics (Istio's {@code metrics.overrides[].disabled}); pilot sends that
+ * as the {@code istio.stats} filter's drop list, compiled to a mask of {@link #dropMask} bits. A
+ * dropped metric's series is never registered (it does not appear on the scrape); its recording
+ * goes to a no-op meter.
  */
 public final class IstioMetrics {
 
@@ -57,6 +65,99 @@ public final class IstioMetrics {
     1800000, 3600000
   };
 
+  /** Bits of a drop mask: one per metric, by the names of Istio's stats plugin config. */
+  public static final int REQUESTS = 1,
+      DURATION = 1 << 1,
+      REQUEST_BYTES = 1 << 2,
+      RESPONSE_BYTES = 1 << 3,
+      TCP_OPENED = 1 << 4,
+      TCP_CLOSED = 1 << 5,
+      TCP_SENT = 1 << 6,
+      TCP_RECEIVED = 1 << 7;
+
+  /** Every HTTP metric (a mask that drops them all records nothing for a request). */
+  public static final int HTTP = REQUESTS | DURATION | REQUEST_BYTES | RESPONSE_BYTES;
+
+  /** Every TCP metric. */
+  public static final int TCP = TCP_OPENED | TCP_CLOSED | TCP_SENT | TCP_RECEIVED;
+
+  /**
+   * Istio's metric names in its stats plugin config ({@code stats.PluginConfig}), and their bits.
+   * gRPC's message counts are Istio's too, but qmesh reports no such metric: dropping them is a
+   * no-op.
+   */
+  private static final Map<String, Integer> BY_NAME =
+      Map.of(
+          "requests_total", REQUESTS,
+          "request_duration_milliseconds", DURATION,
+          "request_bytes", REQUEST_BYTES,
+          "response_bytes", RESPONSE_BYTES,
+          "tcp_connections_opened_total", TCP_OPENED,
+          "tcp_connections_closed_total", TCP_CLOSED,
+          "tcp_sent_bytes_total", TCP_SENT,
+          "tcp_received_bytes_total", TCP_RECEIVED,
+          "request_messages_total", 0,
+          "response_messages_total", 0);
+
+  /**
+   * The bit of one metric by its stats plugin name; the empty name is every metric, as in Istio's
+   * plugin config.
+   *
+   * @throws IllegalArgumentException for a name Istio does not define
+   */
+  public static int dropMask(String name) {
+    if (name.isEmpty()) {
+      return HTTP | TCP;
+    }
+    Integer bit = BY_NAME.get(name);
+    if (bit == null) {
+      throw new IllegalArgumentException(
+          "unknown metric '" + name + "'; known: " + new java.util.TreeSet<>(BY_NAME.keySet()));
+    }
+    return bit;
+  }
+
+  /** The name of Istio's stats filter (HTTP and network), whose config lists dropped metrics. */
+  public static final String STATS_FILTER = "istio.stats";
+
+  /**
+   * The metrics a stats filter's config drops: Istio's {@code stats.PluginConfig} as a {@code
+   * TypedStruct} (Envoy's form for a config of an extension whose proto a proxy may not have), of
+   * which qmesh reads {@code metrics[].name} and {@code metrics[].drop}.
+   *
+   * @throws IllegalArgumentException naming what does not decode or is unknown
+   */
+  public static int dropMask(com.google.protobuf.Any config) {
+    if (!config.is(com.github.xds.type.v3.TypedStruct.class)) {
+      throw new IllegalArgumentException(
+          STATS_FILTER
+              + ": expected a TypedStruct of stats.PluginConfig, got "
+              + config.getTypeUrl());
+    }
+    com.google.protobuf.Struct plugin;
+    try {
+      plugin = config.unpack(com.github.xds.type.v3.TypedStruct.class).getValue();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException(STATS_FILTER + " does not decode: " + e.getMessage());
+    }
+    int mask = 0;
+    var metrics =
+        plugin.getFieldsOrDefault("metrics", com.google.protobuf.Value.getDefaultInstance());
+    for (com.google.protobuf.Value m : metrics.getListValue().getValuesList()) {
+      var fields = m.getStructValue().getFieldsMap();
+      var drop = fields.get("drop");
+      if (drop != null && drop.getBoolValue()) {
+        var name = fields.get("name");
+        try {
+          mask |= dropMask(name == null ? "" : name.getStringValue());
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(STATS_FILTER + ": " + e.getMessage());
+        }
+      }
+    }
+    return mask;
+  }
+
   /** Who reports. */
   public enum Reporter {
     SOURCE,
@@ -71,12 +172,14 @@ public final class IstioMetrics {
       String protocol,
       int code,
       String grpcStatus,
-      String flags) {}
+      String flags,
+      int dropped) {}
 
   /** One TCP series: connections opened and closed, bytes sent and received (by the reporter). */
   public record TcpSeries(Counter opened, Counter closed, Counter sent, Counter received) {}
 
-  private record TcpKey(Peer peer, String peerPrincipal, String service, String flags) {}
+  private record TcpKey(
+      Peer peer, String peerPrincipal, String service, String flags, int dropped) {}
 
   private final Map<TcpKey, TcpSeries> tcpSeries = new ConcurrentHashMap<>();
 
@@ -87,16 +190,23 @@ public final class IstioMetrics {
    * @param peer the other side ({@link Peer#UNKNOWN} while TCP carries no metadata exchange)
    * @param peerPrincipal the other side's SPIFFE id on a mutual TLS connection, null on plaintext
    * @param service the destination service's host name, or null when unknown
+   * @param dropped the metrics not to record ({@link #dropMask} bits of the listener's config)
+   * @return the series, or null when {@code dropped} drops every TCP metric
    */
-  public TcpSeries tcp(Peer peer, String peerPrincipal, String service, String flags) {
+  public TcpSeries tcp(Peer peer, String peerPrincipal, String service, String flags, int dropped) {
+    if ((dropped & TCP) == TCP) {
+      return null;
+    }
     TcpKey key =
-        new TcpKey(peer, peerPrincipal, service == null ? Peer.UNKNOWN_VALUE : service, flags);
+        new TcpKey(
+            peer, peerPrincipal, service == null ? Peer.UNKNOWN_VALUE : service, flags, dropped);
     TcpSeries s = tcpSeries.get(key);
     return s != null ? s : tcpSeries.computeIfAbsent(key, this::registerTcp);
   }
 
   private TcpSeries registerTcp(TcpKey k) {
-    String[] all = tags(new Key(k.peer(), k.peerPrincipal(), k.service(), "tcp", 0, "", k.flags()));
+    String[] all =
+        tags(new Key(k.peer(), k.peerPrincipal(), k.service(), "tcp", 0, "", k.flags(), 0));
     List<String> tcp = new java.util.ArrayList<>();
     for (int i = 0; i < all.length; i += 2) {
       if (!all[i].equals("response_code") && !all[i].equals("grpc_response_status")) {
@@ -105,17 +215,28 @@ public final class IstioMetrics {
       }
     }
     Tags tags = Tags.of(tcp.toArray(String[]::new));
+    int d = k.dropped();
     return new TcpSeries(
-        counter("istio_tcp_connections_opened", "TCP connections opened", tags),
-        counter("istio_tcp_connections_closed", "TCP connections closed", tags),
-        counter("istio_tcp_sent_bytes", "Bytes sent to the downstream on TCP connections", tags),
+        counter(d, TCP_OPENED, "istio_tcp_connections_opened", "TCP connections opened", tags),
+        counter(d, TCP_CLOSED, "istio_tcp_connections_closed", "TCP connections closed", tags),
         counter(
+            d,
+            TCP_SENT,
+            "istio_tcp_sent_bytes",
+            "Bytes sent to the downstream on TCP connections",
+            tags),
+        counter(
+            d,
+            TCP_RECEIVED,
             "istio_tcp_received_bytes",
             "Bytes received from the downstream on TCP connections",
             tags));
   }
 
-  private Counter counter(String name, String description, Tags tags) {
+  private Counter counter(int dropped, int bit, String name, String description, Tags tags) {
+    if ((dropped & bit) != 0) {
+      return new NoopCounter(new Meter.Id(name, tags, null, description, Meter.Type.COUNTER));
+    }
     return Counter.builder(name).description(description).tags(tags).register(registry);
   }
 
@@ -172,6 +293,7 @@ public final class IstioMetrics {
    *     or null when unknown
    * @param grpcStatus the gRPC status, or null for plain HTTP
    * @param flags Envoy's response flags, {@code -} for none
+   * @param dropped the metrics not to record ({@link #dropMask} bits of the listener's config)
    */
   public void record(
       Peer peer,
@@ -183,7 +305,11 @@ public final class IstioMetrics {
       String flags,
       double durationMillis,
       long requestBytes,
-      long responseBytes) {
+      long responseBytes,
+      int dropped) {
+    if ((dropped & HTTP) == HTTP) {
+      return;
+    }
     Key key =
         new Key(
             peer,
@@ -192,7 +318,8 @@ public final class IstioMetrics {
             grpc ? "grpc" : "http",
             code,
             grpcStatus == null ? "" : grpcStatus,
-            flags);
+            flags,
+            dropped & HTTP);
     Series s = series.get(key);
     if (s == null) {
       s = series.computeIfAbsent(key, this::register);
@@ -205,14 +332,20 @@ public final class IstioMetrics {
 
   private Series register(Key k) {
     Tags tags = Tags.of(tags(k));
+    int d = k.dropped();
     return new Series(
-        Counter.builder("istio_requests").description("Requests").tags(tags).register(registry),
-        histogram("istio_request_duration_milliseconds", "Request duration", tags),
-        histogram("istio_request_bytes", "Request body sizes", tags),
-        histogram("istio_response_bytes", "Response body sizes", tags));
+        counter(d, REQUESTS, "istio_requests", "Requests", tags),
+        histogram(d, DURATION, "istio_request_duration_milliseconds", "Request duration", tags),
+        histogram(d, REQUEST_BYTES, "istio_request_bytes", "Request body sizes", tags),
+        histogram(d, RESPONSE_BYTES, "istio_response_bytes", "Response body sizes", tags));
   }
 
-  private DistributionSummary histogram(String name, String description, Tags tags) {
+  private DistributionSummary histogram(
+      int dropped, int bit, String name, String description, Tags tags) {
+    if ((dropped & bit) != 0) {
+      return new NoopDistributionSummary(
+          new Meter.Id(name, tags, null, description, Meter.Type.DISTRIBUTION_SUMMARY));
+    }
     return DistributionSummary.builder(name)
         .description(description)
         .tags(tags)

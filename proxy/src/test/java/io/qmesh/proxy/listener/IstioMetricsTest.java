@@ -36,6 +36,15 @@ class IstioMetricsTest {
 
   @BeforeEach
   void start() throws Exception {
+    start(Map.of());
+  }
+
+  /** The mesh of these tests, the client's listeners ({@code clientListeners}) as given. */
+  private void start(Map<String, io.envoyproxy.envoy.config.listener.v3.Listener> clientListeners)
+      throws Exception {
+    if (b != null) {
+      b.close();
+    }
     b = new Backends();
     int app = b.start();
     destinationRegistry = new SimpleMeterRegistry();
@@ -79,7 +88,7 @@ class IstioMetricsTest {
     ProxyConfig client =
         ProxyConfig.compile(
             new XdsResources(
-                Map.of(),
+                clientListeners,
                 Map.of("9080", TestXds.routes("9080", "reviews", CLUSTER)),
                 Map.of(CLUSTER, TestXds.eds(CLUSTER).build()),
                 Map.of(CLUSTER, TestXds.cla(CLUSTER, inbound))));
@@ -197,6 +206,115 @@ class IstioMetricsTest {
     }
   }
 
+  /**
+   * Istio's stats filter as pilot writes it for a Telemetry's {@code metrics.overrides}: the plugin
+   * config as a TypedStruct, one entry per dropped metric (the empty name: every metric).
+   */
+  static com.google.protobuf.Any statsConfig(String... dropped) {
+    var metrics = com.google.protobuf.ListValue.newBuilder();
+    for (String name : dropped) {
+      metrics.addValues(
+          com.google.protobuf.Value.newBuilder()
+              .setStructValue(
+                  com.google.protobuf.Struct.newBuilder()
+                      .putFields(
+                          "name",
+                          com.google.protobuf.Value.newBuilder().setStringValue(name).build())
+                      .putFields(
+                          "drop",
+                          com.google.protobuf.Value.newBuilder().setBoolValue(true).build())));
+    }
+    return com.google.protobuf.Any.pack(
+        com.github.xds.type.v3.TypedStruct.newBuilder()
+            .setTypeUrl("type.googleapis.com/stats.PluginConfig")
+            .setValue(
+                com.google.protobuf.Struct.newBuilder()
+                    .putFields(
+                        "metrics",
+                        com.google.protobuf.Value.newBuilder().setListValue(metrics).build()))
+            .build());
+  }
+
+  /** The client's outbound listener for port 9080, its connection manager with the stats filter. */
+  private static Map<String, io.envoyproxy.envoy.config.listener.v3.Listener> droppingListener(
+      String... dropped) {
+    var hcm =
+        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+            .HttpConnectionManager.newBuilder()
+            .setStatPrefix("outbound_0.0.0.0_9080")
+            .setRds(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds
+                    .newBuilder()
+                    .setRouteConfigName("9080"))
+            .addHttpFilters(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
+                    .newBuilder()
+                    .setName(IstioMetrics.STATS_FILTER)
+                    .setTypedConfig(statsConfig(dropped)))
+            .build();
+    return Map.of(
+        "0.0.0.0_9080",
+        TestXds.listener(9080, "envoy.filters.network.http_connection_manager", hcm).build());
+  }
+
+  private static List<String> istioMeters(SimpleMeterRegistry r) {
+    return r.getMeters().stream()
+        .map(m -> m.getId().getName())
+        // (SimpleMeterRegistry shows each histogram's buckets as a meter of its own too.)
+        .filter(n -> n.startsWith("istio_") && !n.endsWith(".histogram"))
+        .distinct()
+        .sorted()
+        .toList();
+  }
+
+  @Test
+  void aStatsFilterDropsItsMetricsFromTheReport() throws Exception {
+    start(droppingListener("request_duration_milliseconds", "request_bytes", "response_bytes"));
+
+    assertThat(b.get("reviews:9080", "/status/200").statusCode()).isEqualTo(200);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(
+            () -> !requests(sourceRegistry).isEmpty() && !requests(destinationRegistry).isEmpty());
+
+    // The source's connection manager drops three of the four; the destination's has no filter.
+    assertThat(istioMeters(sourceRegistry)).containsExactly("istio_requests");
+    assertThat(sourceRegistry.get("istio_requests").counter().count()).isEqualTo(1);
+    assertThat(istioMeters(destinationRegistry))
+        .containsExactly(
+            "istio_request_bytes",
+            "istio_request_duration_milliseconds",
+            "istio_requests",
+            "istio_response_bytes");
+  }
+
+  @Test
+  void droppingEveryMetricReportsNoneButStillExchangesPeerMetadata() throws Exception {
+    start(droppingListener(""));
+
+    assertThat(b.get("reviews:9080", "/status/200").statusCode()).isEqualTo(200);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> !requests(destinationRegistry).isEmpty());
+
+    assertThat(istioMeters(sourceRegistry)).isEmpty();
+    // The source still sent its metadata: the destination knows who called.
+    assertThat(tags(requests(destinationRegistry).get(0)))
+        .containsEntry("source_workload", "productpage-v1");
+  }
+
+  @Test
+  void anUnknownMetricInTheStatsFilterIsRefusedWithTheListenersName() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                ProxyConfig.compile(
+                    new XdsResources(
+                        droppingListener("requests_totl"), Map.of(), Map.of(), Map.of())))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("0.0.0.0_9080")
+        .hasMessageContaining("unknown metric 'requests_totl'");
+  }
+
   @Test
   void aProxyFailureIsReportedWithItsFlag() throws Exception {
     assertThat(b.get("nowhere:9080", "/").statusCode()).isEqualTo(404);
@@ -307,5 +425,68 @@ class IstioMetricsTest {
           .doesNotContainKeys("response_code", "grpc_response_status");
       assertThat(tags).hasSize(IstioMetrics.LABELS.size() - 2);
     }
+  }
+
+  @Test
+  void aTcpChainsStatsFilterDropsItsMetrics() throws Exception {
+    int echo =
+        Backends.await(
+                b.vertx
+                    .createNetServer()
+                    .connectHandler(s -> s.handler(s::write))
+                    .listen(0, "127.0.0.1"))
+            .actualPort();
+    var listener =
+        TestXds.listener(
+                15006,
+                "envoy.filters.network.tcp_proxy",
+                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.newBuilder()
+                    .setStatPrefix("inbound|9090||")
+                    .setCluster("inbound|9090||")
+                    .build())
+            .build();
+    // Istio's order: the stats filter before the TCP proxy in the same chain.
+    listener =
+        listener.toBuilder()
+            .setFilterChains(
+                0,
+                listener.getFilterChains(0).toBuilder()
+                    .addFilters(
+                        0,
+                        io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+                            .setName(IstioMetrics.STATS_FILTER)
+                            .setTypedConfig(
+                                statsConfig("tcp_sent_bytes_total", "tcp_received_bytes_total"))))
+            .build();
+    ProxyConfig server =
+        ProxyConfig.compile(
+            new XdsResources(
+                Map.of(listener.getName(), listener),
+                Map.of(),
+                Map.of("inbound|9090||", TestXds.eds("inbound|9090||").build()),
+                Map.of("inbound|9090||", TestXds.cla("inbound|9090||", echo))));
+    int inbound =
+        Backends.await(
+                new TcpProxy(b.vertx, () -> server, "inbound|9090||")
+                    .reporting(
+                        new IstioMetrics(
+                            destinationRegistry,
+                            IstioMetrics.Reporter.DESTINATION,
+                            Peer.of("echo-tcp-v1", "default", Map.of("app", "echo-tcp"), null),
+                            "sidecar~127.0.0.1~echo-tcp-v1-1.default~default.svc.cluster.local"))
+                    .listen("127.0.0.1", 0))
+            .actualPort();
+
+    try (var socket = new java.net.Socket("127.0.0.1", inbound)) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write("hello".getBytes());
+      assertThat(new String(socket.getInputStream().readNBytes(5))).isEqualTo("hello");
+    }
+
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> destinationRegistry.find("istio_tcp_connections_closed").counter() != null);
+    assertThat(istioMeters(destinationRegistry))
+        .containsExactly("istio_tcp_connections_closed", "istio_tcp_connections_opened");
   }
 }
