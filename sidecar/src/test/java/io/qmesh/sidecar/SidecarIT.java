@@ -32,6 +32,7 @@ class SidecarIT {
   private static int clientAdmin;
   private static int clientHealth;
   private static HttpClient viaSidecar;
+  private static final Map<String, Integer> admins = new java.util.HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -49,7 +50,7 @@ class SidecarIT {
     for (String version : new String[] {"v1", "v2"}) {
       int app = mesh.app("echo-" + version);
       String inbound = "9080:" + LocalMesh.freePort() + ":" + app;
-      mesh.awaitReady(
+      int admin =
           mesh.start(
               "sidecar-echo-" + version,
               "sidecar",
@@ -58,7 +59,9 @@ class SidecarIT {
                   "app=echo,version=" + version,
                   "echo",
                   inbound,
-                  LocalMesh.freePort())));
+                  LocalMesh.freePort()));
+      admins.put(version, admin);
+      mesh.awaitReady(admin);
     }
     int clientOutbound = LocalMesh.freePort();
     clientHealth = LocalMesh.freePort();
@@ -143,6 +146,56 @@ class SidecarIT {
       assertThat(call("http://echo:9080/r", "jason").body()).startsWith("echo-v2 ");
       assertThat(call("http://echo:9080/r", "alice").body()).startsWith("echo-v1 ");
     }
+  }
+
+  @Test
+  void aTelemetryDropsTheMetricsItDisablesOnTheSideItSelects() throws Exception {
+    int echoV2 = admins.get("v2");
+    mesh.apply(
+        """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: {name: echo-v2-metrics}
+        spec:
+          selector:
+            matchLabels: {app: echo, version: v2}
+          metrics:
+          - providers: [{name: prometheus}]
+            overrides:
+            - match: {metric: REQUEST_DURATION, mode: SERVER}
+              disabled: true
+        """);
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> mesh.get(echoV2, "/config_dump").body().contains("istio.stats"));
+    // The destination's counts before (earlier tests may have sent echo-v2 requests), then
+    // requests until echo-v2 has answered some more (jason goes to v2 when routing says so).
+    double requests = destinationSum(echoV2, "istio_requests_total");
+    double durations = destinationSum(echoV2, "istio_request_duration_milliseconds_count");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              call("http://echo:9080/t", "jason");
+              return destinationSum(echoV2, "istio_requests_total") >= requests + 3;
+            });
+    assertThat(destinationSum(echoV2, "istio_request_duration_milliseconds_count"))
+        .as("the dropped metric records nothing more")
+        .isEqualTo(durations);
+    // The client side's metrics are untouched (mode SERVER, and another workload).
+    assertThat(mesh.get(clientAdmin, "/stats/prometheus").body())
+        .contains("istio_request_duration_milliseconds_count{");
+  }
+
+  /** The sum of one metric's series reported as destination on a proxy's scrape. */
+  private static double destinationSum(int admin, String metric) throws Exception {
+    double sum = 0;
+    for (String line : mesh.get(admin, "/stats/prometheus").body().split("\n")) {
+      if (line.startsWith(metric + "{") && line.contains("reporter=\"destination\"")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   }
 
   @Test
