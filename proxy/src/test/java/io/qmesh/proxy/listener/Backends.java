@@ -69,6 +69,13 @@ final class Backends implements AutoCloseable {
             .build();
   }
 
+  /** A TCP server that echoes what it reads; its port. */
+  int tcpEcho() throws Exception {
+    return await(
+            vertx.createNetServer().connectHandler(s -> s.handler(s::write)).listen(0, "127.0.0.1"))
+        .actualPort();
+  }
+
   /** Starts a backend; returns its port. */
   int start() throws Exception {
     HttpServer s = vertx.createHttpServer().requestHandler(this::handle);

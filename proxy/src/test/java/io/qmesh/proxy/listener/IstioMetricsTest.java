@@ -333,31 +333,7 @@ class IstioMetricsTest {
   @Test
   void tcpConnectionsAreCountedByBothReporters() throws Exception {
     String cluster = "outbound|9090||echo-tcp.default.svc.cluster.local";
-    int echo =
-        Backends.await(
-                b.vertx
-                    .createNetServer()
-                    .connectHandler(s -> s.handler(s::write))
-                    .listen(0, "127.0.0.1"))
-            .actualPort();
-    ProxyConfig server =
-        ProxyConfig.compile(
-            new XdsResources(
-                Map.of(),
-                Map.of(),
-                Map.of("inbound|9090||", TestXds.eds("inbound|9090||").build()),
-                Map.of("inbound|9090||", TestXds.cla("inbound|9090||", echo))));
-    int inbound =
-        Backends.await(
-                new TcpProxy(b.vertx, () -> server, "inbound|9090||")
-                    .reporting(
-                        new IstioMetrics(
-                            destinationRegistry,
-                            IstioMetrics.Reporter.DESTINATION,
-                            Peer.of("echo-tcp-v1", "default", Map.of("app", "echo-tcp"), null),
-                            "sidecar~127.0.0.1~echo-tcp-v1-1.default~default.svc.cluster.local"))
-                    .listen("127.0.0.1", 0))
-            .actualPort();
+    int inbound = echoInbound(Map.of());
     ProxyConfig client =
         ProxyConfig.compile(
             new XdsResources(
@@ -429,13 +405,6 @@ class IstioMetricsTest {
 
   @Test
   void aTcpChainsStatsFilterDropsItsMetrics() throws Exception {
-    int echo =
-        Backends.await(
-                b.vertx
-                    .createNetServer()
-                    .connectHandler(s -> s.handler(s::write))
-                    .listen(0, "127.0.0.1"))
-            .actualPort();
     var listener =
         TestXds.listener(
                 15006,
@@ -458,24 +427,7 @@ class IstioMetricsTest {
                             .setTypedConfig(
                                 statsConfig("tcp_sent_bytes_total", "tcp_received_bytes_total"))))
             .build();
-    ProxyConfig server =
-        ProxyConfig.compile(
-            new XdsResources(
-                Map.of(listener.getName(), listener),
-                Map.of(),
-                Map.of("inbound|9090||", TestXds.eds("inbound|9090||").build()),
-                Map.of("inbound|9090||", TestXds.cla("inbound|9090||", echo))));
-    int inbound =
-        Backends.await(
-                new TcpProxy(b.vertx, () -> server, "inbound|9090||")
-                    .reporting(
-                        new IstioMetrics(
-                            destinationRegistry,
-                            IstioMetrics.Reporter.DESTINATION,
-                            Peer.of("echo-tcp-v1", "default", Map.of("app", "echo-tcp"), null),
-                            "sidecar~127.0.0.1~echo-tcp-v1-1.default~default.svc.cluster.local"))
-                    .listen("127.0.0.1", 0))
-            .actualPort();
+    int inbound = echoInbound(Map.of(listener.getName(), listener));
 
     try (var socket = new java.net.Socket("127.0.0.1", inbound)) {
       socket.setSoTimeout(5000);
@@ -488,5 +440,31 @@ class IstioMetricsTest {
         .until(() -> destinationRegistry.find("istio_tcp_connections_closed").counter() != null);
     assertThat(istioMeters(destinationRegistry))
         .containsExactly("istio_tcp_connections_closed", "istio_tcp_connections_opened");
+  }
+
+  /**
+   * An echo server behind echo-tcp-v1's inbound TCP proxy for cluster {@code inbound|9090||},
+   * reporting as destination, its config with {@code listeners}; the proxy's port.
+   */
+  private int echoInbound(Map<String, io.envoyproxy.envoy.config.listener.v3.Listener> listeners)
+      throws Exception {
+    int echo = b.tcpEcho();
+    ProxyConfig server =
+        ProxyConfig.compile(
+            new XdsResources(
+                listeners,
+                Map.of(),
+                Map.of("inbound|9090||", TestXds.eds("inbound|9090||").build()),
+                Map.of("inbound|9090||", TestXds.cla("inbound|9090||", echo))));
+    return Backends.await(
+            new TcpProxy(b.vertx, () -> server, "inbound|9090||")
+                .reporting(
+                    new IstioMetrics(
+                        destinationRegistry,
+                        IstioMetrics.Reporter.DESTINATION,
+                        Peer.of("echo-tcp-v1", "default", Map.of("app", "echo-tcp"), null),
+                        "sidecar~127.0.0.1~echo-tcp-v1-1.default~default.svc.cluster.local"))
+                .listen("127.0.0.1", 0))
+        .actualPort();
   }
 }

@@ -487,13 +487,7 @@ class ObservabilityTest {
 
   @Test
   void tcpConnectionsAreAccessLoggedWithTheirBytes() throws Exception {
-    int echo =
-        Backends.await(
-                b.vertx
-                    .createNetServer()
-                    .connectHandler(s -> s.handler(s::write))
-                    .listen(0, "127.0.0.1"))
-            .actualPort();
+    int echo = b.tcpEcho();
     Path file = tmp.resolve("tcp.log");
     String cluster = "inbound|27017||";
     ProxyConfig config =
