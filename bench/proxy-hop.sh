@@ -286,7 +286,8 @@ fi
 # through it (+tel) and through the first client (-tel) alternate, each proxy warmed up on its own
 # steady config. (Applying and deleting the Telemetry on one proxy between runs, as this bench did
 # before, sends its JIT back to recompiling the whole request path each time, and that transition
-# was measured as the telemetry's cost.) QMESH_BENCH_TEL=tracing|logs measures one of the two alone;
+# was measured as the telemetry's cost.) The first client is the baseline, with no telemetry (see
+# QMESH_BENCH_TEL_BASE below). QMESH_BENCH_TEL=tracing|logs|metrics measures one of them alone;
 # QMESH_BENCH_TEL=none applies no Telemetry: the two client sidecars are alike, and what the runs
 # measure between them is what two JVMs of the same build differ by (a control).
 TEL_TRACING='  tracing:
