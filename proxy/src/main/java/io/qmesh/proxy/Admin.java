@@ -92,50 +92,52 @@ public final class Admin {
     if (req.method() != io.vertx.core.http.HttpMethod.GET) {
       return false;
     }
-    var resp = req.response();
     switch (req.path()) {
       case "/ready" -> {
         boolean ready = view.ready();
-        resp.setStatusCode(ready ? 200 : 503)
+        req.response()
+            .setStatusCode(ready ? 200 : 503)
             .putHeader("content-type", "text/plain")
             .end(ready ? "LIVE\n" : "PRE_INITIALIZING\n");
       }
-      case "/config_dump" -> {
-        try {
-          resp.putHeader("content-type", "application/json")
-              .end(JSON.writeValueAsString(view.configDump()));
-        } catch (IOException e) {
-          resp.setStatusCode(500).end(e.getMessage());
-        }
-      }
+      case "/config_dump" ->
+          answer(req, "application/json", () -> JSON.writeValueAsString(view.configDump()));
       case "/clusters" -> {
         if ("json".equals(req.getParam("format"))) {
-          try {
-            resp.putHeader("content-type", "application/json")
-                .end(JSON.writeValueAsString(clusterStatuses(view.config())));
-          } catch (IOException e) {
-            resp.setStatusCode(500).end(e.getMessage());
-          }
+          answer(
+              req,
+              "application/json",
+              () -> JSON.writeValueAsString(clusterStatuses(view.config())));
         } else {
-          resp.putHeader("content-type", "text/plain").end(clusters(view.config()));
+          answer(req, "text/plain", () -> clusters(view.config()));
         }
       }
-      case "/certs" -> {
-        try {
-          resp.putHeader("content-type", "application/json")
-              .end(JSON.writeValueAsString(certs(view.certificates())));
-        } catch (IOException e) {
-          resp.setStatusCode(500).end(e.getMessage());
-        }
-      }
+      case "/certs" ->
+          answer(
+              req, "application/json", () -> JSON.writeValueAsString(certs(view.certificates())));
       case "/stats/prometheus" ->
-          resp.putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-              .end(view.prometheus());
+          answer(req, "text/plain; version=0.0.4; charset=utf-8", view::prometheus);
       default -> {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * Answers with a body rendered on a worker thread: a dump walks the whole config and a scrape
+   * every series (megabytes for a large mesh), and the admin's event loop may be one that carries
+   * proxied requests, which must not wait for it (Envoy's admin has a thread of its own).
+   */
+  private static void answer(
+      io.vertx.core.http.HttpServerRequest req,
+      String contentType,
+      java.util.concurrent.Callable<String> body) {
+    io.vertx.core.Vertx.currentContext()
+        .owner()
+        .executeBlocking(body, false)
+        .onSuccess(b -> req.response().putHeader("content-type", contentType).end(b))
+        .onFailure(e -> req.response().setStatusCode(500).end(String.valueOf(e.getMessage())));
   }
 
   /**
