@@ -38,32 +38,45 @@ public final class StatsServer {
               var resp =
                   req.response()
                       .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");
-              String own = proxyMetrics.get();
-              if (client == null) {
-                resp.end(own);
-                return;
-              }
-              client
-                  .request(new RequestOptions(app))
-                  .compose(
-                      r ->
-                          r.send()
-                              .compose(
-                                  a ->
-                                      a.statusCode() == 200
-                                          ? a.body()
-                                          : Future.failedFuture("status " + a.statusCode())))
-                  .onComplete(
-                      ar -> {
-                        if (ar.succeeded()) {
-                          String text = ar.result().toString();
-                          resp.end(own.endsWith("\n") ? own + text : own + "\n" + text);
-                        } else {
-                          resp.end(own);
-                        }
-                      });
+              // Rendering every series takes a while in a large mesh: on a worker thread, so that
+              // the event loop (which may carry proxied requests) does not wait for it.
+              vertx
+                  .executeBlocking(proxyMetrics::get, false)
+                  .onSuccess(own -> merged(own, client, app, resp))
+                  .onFailure(e -> resp.setStatusCode(500).end(String.valueOf(e.getMessage())));
             })
         .listen(port, host);
+  }
+
+  /** Ends {@code resp} with the proxy's metrics followed by the app's, or alone without them. */
+  private static void merged(
+      String own,
+      HttpClient client,
+      RequestOptions app,
+      io.vertx.core.http.HttpServerResponse resp) {
+    if (client == null) {
+      resp.end(own);
+      return;
+    }
+    client
+        .request(new RequestOptions(app))
+        .compose(
+            r ->
+                r.send()
+                    .compose(
+                        a ->
+                            a.statusCode() == 200
+                                ? a.body()
+                                : Future.failedFuture("status " + a.statusCode())))
+        .onComplete(
+            ar -> {
+              if (ar.succeeded()) {
+                String text = ar.result().toString();
+                resp.end(own.endsWith("\n") ? own + text : own + "\n" + text);
+              } else {
+                resp.end(own);
+              }
+            });
   }
 
   private static RequestOptions options(String url) {

@@ -85,4 +85,48 @@ class StatsServerTest {
   private static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
+
+  @Test
+  void aScrapeInProgressDoesNotHoldUpTheEventLoop() throws Exception {
+    var started = new java.util.concurrent.CountDownLatch(1);
+    var mayFinish = new java.util.concurrent.CountDownLatch(1);
+    var onEventLoop = new java.util.concurrent.atomic.AtomicBoolean(true);
+    int port =
+        await(
+                StatsServer.listen(
+                    vertx,
+                    "127.0.0.1",
+                    0,
+                    () -> {
+                      onEventLoop.set(io.vertx.core.Context.isOnEventLoopThread());
+                      started.countDown();
+                      try {
+                        // Every series of a large mesh takes a while; here, until the test says so.
+                        mayFinish.await(10, TimeUnit.SECONDS);
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
+                      return "istio_requests_total 1\n";
+                    },
+                    null))
+            .actualPort();
+    var first =
+        http.sendAsync(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/stats/prometheus"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+    // The same server's event loop answers another request meanwhile.
+    var other =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/other"))
+                .timeout(java.time.Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(other.statusCode()).isEqualTo(404);
+    assertThat(first).isNotDone();
+    mayFinish.countDown();
+    assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("istio_requests_total 1\n");
+    assertThat(onEventLoop).isFalse();
+  }
 }
