@@ -304,9 +304,7 @@ public record ProxyConfig(
             hcm.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));
             int dropped = 0;
             for (var h : hcm.getHttpFiltersList()) {
-              if (h.getName().equals(IstioMetrics.STATS_FILTER)) {
-                dropped |= IstioMetrics.dropMask(h.getTypedConfig());
-              }
+              dropped |= IstioMetrics.dropMask(h.getName(), h.getTypedConfig());
             }
             Observers o = new Observers(tracing, List.copyOf(logs), dropped);
             if (!o.idle()) {
@@ -328,9 +326,7 @@ public record ProxyConfig(
       TcpProxy tcp = f.getTypedConfig().unpack(TcpProxy.class);
       int dropped = 0;
       for (Filter other : chain.getFiltersList()) {
-        if (other.getName().equals(IstioMetrics.STATS_FILTER)) {
-          dropped |= IstioMetrics.dropMask(other.getTypedConfig());
-        }
+        dropped |= IstioMetrics.dropMask(other.getName(), other.getTypedConfig());
       }
       List<AccessLog> logs = new ArrayList<>();
       tcp.getAccessLogList().forEach(a -> logs.add(AccessLog.compile(a)));

@@ -142,17 +142,11 @@ public final class Observability {
     hcm.addAllAccessLog(accessLogs(mesh.meshConfig(), telemetries, mode));
     statsConfig(telemetries, mode)
         .ifPresent(
-            config -> {
-              int router = hcm.getHttpFiltersCount();
-              for (int i = 0; i < hcm.getHttpFiltersCount(); i++) {
-                if (hcm.getHttpFilters(i).getName().equals(Envoy.ROUTER)) {
-                  router = i;
-                }
-              }
-              hcm.addHttpFilters(
-                  router,
-                  HttpFilter.newBuilder().setName(STATS_FILTER).setTypedConfig(config).build());
-            });
+            config ->
+                // Every connection manager ends with the router (ResourceValidator checks it).
+                hcm.addHttpFilters(
+                    hcm.getHttpFiltersCount() - 1,
+                    HttpFilter.newBuilder().setName(STATS_FILTER).setTypedConfig(config).build()));
     return hcm;
   }
 
@@ -200,7 +194,8 @@ public final class Observability {
    * another provider do not apply; custom metrics and tag overrides are not translated (the
    * validator says so).
    */
-  static java.util.SortedSet<String> droppedMetrics(List<Named<Telemetry>> telemetries, Mode mode) {
+  private static java.util.SortedSet<String> droppedMetrics(
+      List<Named<Telemetry>> telemetries, Mode mode) {
     java.util.SortedSet<String> dropped = new java.util.TreeSet<>();
     for (Named<Telemetry> t : telemetries) {
       for (Metrics m : t.spec().getMetrics()) {

@@ -125,9 +125,13 @@ public final class IstioMetrics {
    * TypedStruct} (Envoy's form for a config of an extension whose proto a proxy may not have), of
    * which qmesh reads {@code metrics[].name} and {@code metrics[].drop}.
    *
+   * @param filter a filter's name: any other than {@link #STATS_FILTER} drops nothing
    * @throws IllegalArgumentException naming what does not decode or is unknown
    */
-  public static int dropMask(com.google.protobuf.Any config) {
+  public static int dropMask(String filter, com.google.protobuf.Any config) {
+    if (!filter.equals(STATS_FILTER)) {
+      return 0;
+    }
     if (!config.is(com.github.xds.type.v3.TypedStruct.class)) {
       throw new IllegalArgumentException(
           STATS_FILTER
