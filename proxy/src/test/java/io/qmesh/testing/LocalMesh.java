@@ -29,6 +29,7 @@ public final class LocalMesh implements AutoCloseable {
   private final Path root;
   private final Path logs = Path.of("target", "it-logs");
   private final List<Process> processes = new ArrayList<>();
+  private final Map<String, Process> byName = new java.util.concurrent.ConcurrentHashMap<>();
   private final List<HttpServer> apps = new ArrayList<>();
   private final java.util.Set<String> started = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final HttpClient http = HttpClient.newHttpClient();
@@ -147,7 +148,9 @@ public final class LocalMesh implements AutoCloseable {
                     ? ProcessBuilder.Redirect.to(logs.resolve(name + ".log").toFile())
                     : ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".log").toFile()));
     b.environment().putAll(all);
-    processes.add(b.start());
+    Process p = b.start();
+    processes.add(p);
+    byName.put(name, p);
     return Integer.parseInt(all.get("QMESH_ADMIN_PORT"));
   }
 
@@ -319,6 +322,34 @@ public final class LocalMesh implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * The classes the component started as {@code name} has loaded, one name per line ({@code jcmd
+   * VM.class_hierarchy}, by the JDK that runs the tests).
+   */
+  public List<String> loadedClasses(String name) throws Exception {
+    Process p = byName.get(name);
+    if (p == null || !p.isAlive()) {
+      throw new AssertionError(name + " is not running");
+    }
+    Path jcmd =
+        Path.of(ProcessHandle.current().info().command().orElseThrow()).resolveSibling("jcmd");
+    if (!Files.isExecutable(jcmd)) {
+      throw new AssertionError("no jcmd beside the test's java: " + jcmd);
+    }
+    Process c =
+        new ProcessBuilder(jcmd.toString(), String.valueOf(p.pid()), "VM.class_hierarchy")
+            .redirectErrorStream(true)
+            .start();
+    List<String> out = new ArrayList<>();
+    try (var r = c.inputReader()) {
+      r.lines().map(l -> l.replaceFirst("^[\\s|-]*", "").split("/", 2)[0]).forEach(out::add);
+    }
+    if (!c.waitFor(30, TimeUnit.SECONDS) || c.exitValue() != 0) {
+      throw new AssertionError("jcmd failed on " + name + ": " + out);
+    }
+    return out;
   }
 
   @Override

@@ -135,6 +135,32 @@ class MutualTlsIT {
         .isBetween(1L, 4L);
   }
 
+  @Test
+  void mutualTlsRunsOnTheJdkWithoutLoadingBouncyCastlesProvider() throws Exception {
+    applyPolicies(new Cell("STRICT", null, true, false));
+    HttpResponse<String> r =
+        viaSidecar.send(
+            HttpRequest.newBuilder(URI.create("http://echo:9080/jdk-tls")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    // Both ends built their TLS contexts and wrapped ALPN engines, where Netty instantiates
+    // BouncyCastle's JCA provider (some 700 classes) when it can load it; the sidecar's
+    // packaging leaves the provider out, the CA client's ASN.1 and PKCS#10 classes in.
+    for (String sidecar : List.of("sidecar-mtls-client", "sidecar-mtls-echo")) {
+      List<String> classes = mesh.loadedClasses(sidecar);
+      assertThat(classes).as(sidecar).contains("io.netty.handler.ssl.JdkSslServerContext");
+      assertThat(
+              classes.stream()
+                  .filter(
+                      c ->
+                          c.startsWith("org.bouncycastle.jcajce.provider.")
+                              || c.startsWith("org.bouncycastle.jce.provider."))
+                  .limit(5))
+          .as(sidecar)
+          .isEmpty();
+    }
+  }
+
   /** TCP connections established to {@code port} on 127.0.0.1 (IPv4 and IPv6 tables). */
   private static long establishedTo(int port) throws Exception {
     String local = String.format(":%04X ", port);
