@@ -21,6 +21,7 @@ import io.qmesh.proxy.telemetry.AccessLog;
 import io.qmesh.proxy.telemetry.IstioMetrics;
 import io.qmesh.proxy.telemetry.Observers;
 import io.qmesh.proxy.telemetry.TracePolicy;
+import io.qmesh.proxy.xds.TypedConfigs;
 import io.qmesh.proxy.xds.XdsResources;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -194,7 +195,8 @@ public record ProxyConfig(
       return HttpProtocolOptions.getDefaultInstance();
     }
     try {
-      return any.unpack(HttpProtocolOptions.class);
+      return TypedConfigs.unpack(
+          any, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(
           "cluster " + c.getName() + ": " + HTTP_OPTIONS + " does not decode: " + e.getMessage());
@@ -249,11 +251,13 @@ public record ProxyConfig(
       }
       for (FilterChain fc : l.getFilterChainsList()) {
         for (Filter f : fc.getFiltersList()) {
-          if (f.getTypedConfig().is(TcpProxy.class)) {
+          if (TypedConfigs.is(f.getTypedConfig(), TcpProxy.getDescriptor())) {
             try {
               out.put(
                   l.getAddress().getSocketAddress().getPortValue(),
-                  f.getTypedConfig().unpack(TcpProxy.class).getCluster());
+                  TypedConfigs.unpack(
+                          f.getTypedConfig(), TcpProxy.getDescriptor(), TcpProxy.parser())
+                      .getCluster());
             } catch (InvalidProtocolBufferException e) {
               throw new IllegalArgumentException(
                   "listener " + l.getName() + ": tcp proxy does not decode: " + e.getMessage());
@@ -275,16 +279,20 @@ public record ProxyConfig(
     for (Listener l : listeners) {
       for (FilterChain fc : chains(l)) {
         for (Filter f : fc.getFiltersList()) {
-          if (f.getTypedConfig().is(TcpProxy.class)) {
+          if (TypedConfigs.is(f.getTypedConfig(), TcpProxy.getDescriptor())) {
             tcpObservers(l, fc, f, out);
             continue;
           }
-          if (!f.getTypedConfig().is(HttpConnectionManager.class)) {
+          if (!TypedConfigs.is(f.getTypedConfig(), HttpConnectionManager.getDescriptor())) {
             continue;
           }
           HttpConnectionManager hcm;
           try {
-            hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+            hcm =
+                TypedConfigs.unpack(
+                    f.getTypedConfig(),
+                    HttpConnectionManager.getDescriptor(),
+                    HttpConnectionManager.parser());
           } catch (InvalidProtocolBufferException e) {
             continue; // inlineRoutes reports it
           }
@@ -323,7 +331,8 @@ public record ProxyConfig(
   private static void tcpObservers(
       Listener l, FilterChain chain, Filter f, Map<String, Observers> out) {
     try {
-      TcpProxy tcp = f.getTypedConfig().unpack(TcpProxy.class);
+      TcpProxy tcp =
+          TypedConfigs.unpack(f.getTypedConfig(), TcpProxy.getDescriptor(), TcpProxy.parser());
       int dropped = 0;
       for (Filter other : chain.getFiltersList()) {
         dropped |= IstioMetrics.dropMask(other.getName(), other.getTypedConfig());
@@ -366,9 +375,13 @@ public record ProxyConfig(
     for (Listener l : listeners) {
       for (FilterChain fc : chains(l)) {
         for (Filter f : fc.getFiltersList()) {
-          if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+          if (TypedConfigs.is(f.getTypedConfig(), HttpConnectionManager.getDescriptor())) {
             try {
-              HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+              HttpConnectionManager hcm =
+                  TypedConfigs.unpack(
+                      f.getTypedConfig(),
+                      HttpConnectionManager.getDescriptor(),
+                      HttpConnectionManager.parser());
               if (hcm.hasRouteConfig()) {
                 out.add(hcm.getRouteConfig());
               }

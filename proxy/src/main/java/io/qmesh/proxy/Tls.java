@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.qmesh.proxy.security.Origination;
 import io.qmesh.proxy.security.PeerAuthMode;
+import io.qmesh.proxy.xds.TypedConfigs;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -60,12 +61,14 @@ final class Tls {
   }
 
   private static boolean isTls(TransportSocket ts) {
-    return ts.getName().equals(TLS_SOCKET) || ts.getTypedConfig().is(UpstreamTlsContext.class);
+    return ts.getName().equals(TLS_SOCKET)
+        || TypedConfigs.is(ts.getTypedConfig(), UpstreamTlsContext.getDescriptor());
   }
 
   private static UpstreamTlsContext context(String cluster, TransportSocket ts) {
     try {
-      return ts.getTypedConfig().unpack(UpstreamTlsContext.class);
+      return TypedConfigs.unpack(
+          ts.getTypedConfig(), UpstreamTlsContext.getDescriptor(), UpstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(
           "cluster " + cluster + ": the TLS transport socket does not decode: " + e.getMessage());

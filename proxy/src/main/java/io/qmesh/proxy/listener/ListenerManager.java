@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.qmesh.proxy.ProxyConfig;
 import io.qmesh.proxy.ProxyStats;
+import io.qmesh.proxy.xds.TypedConfigs;
 import io.qmesh.proxy.xds.XdsResources;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -162,9 +163,13 @@ public final class ListenerManager {
   private static String rdsName(Listener l) {
     for (FilterChain fc : l.getFilterChainsList()) {
       for (Filter f : fc.getFiltersList()) {
-        if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+        if (TypedConfigs.is(f.getTypedConfig(), HttpConnectionManager.getDescriptor())) {
           try {
-            HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+            HttpConnectionManager hcm =
+                TypedConfigs.unpack(
+                    f.getTypedConfig(),
+                    HttpConnectionManager.getDescriptor(),
+                    HttpConnectionManager.parser());
             if (hcm.hasRds()) {
               return hcm.getRds().getRouteConfigName();
             }

@@ -2,6 +2,7 @@ package io.qmesh.proxy.route;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.qmesh.proxy.xds.TypedConfigs;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -27,7 +28,7 @@ public record Cors(
   static Cors of(com.google.protobuf.Any any, String where) {
     CorsPolicy p;
     try {
-      p = any.unpack(CorsPolicy.class);
+      p = TypedConfigs.unpack(any, CorsPolicy.getDescriptor(), CorsPolicy.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new RouteConfigException(where + ": " + FILTER + " does not decode: " + e.getMessage());
     }

@@ -3,6 +3,7 @@ package io.qmesh.proxy.route;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.qmesh.proxy.xds.TypedConfigs;
 import java.util.random.RandomGenerator;
 
 /**
@@ -24,7 +25,7 @@ public record Fault(
   public static Fault of(com.google.protobuf.Any any, String where) {
     HTTPFault f;
     try {
-      f = any.unpack(HTTPFault.class);
+      f = TypedConfigs.unpack(any, HTTPFault.getDescriptor(), HTTPFault.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new RouteConfigException(where + ": " + FILTER + " does not decode: " + e.getMessage());
     }

@@ -3,6 +3,7 @@ package io.qmesh.proxy.telemetry;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.accesslog.v3.ComparisonFilter;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.qmesh.proxy.xds.TypedConfigs;
 import io.vertx.core.net.SocketAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,13 +84,15 @@ public final class AccessLog {
    *     filter)
    */
   public static AccessLog compile(io.envoyproxy.envoy.config.accesslog.v3.AccessLog log) {
-    if (!log.getTypedConfig().is(FileAccessLog.class)) {
+    if (!TypedConfigs.is(log.getTypedConfig(), FileAccessLog.getDescriptor())) {
       throw new IllegalArgumentException(
           "access log " + log.getName() + ": only envoy.access_loggers.file is supported");
     }
     FileAccessLog file;
     try {
-      file = log.getTypedConfig().unpack(FileAccessLog.class);
+      file =
+          TypedConfigs.unpack(
+              log.getTypedConfig(), FileAccessLog.getDescriptor(), FileAccessLog.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException("access log does not decode: " + e.getMessage());
     }

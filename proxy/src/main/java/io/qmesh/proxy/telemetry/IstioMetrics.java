@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.noop.NoopCounter;
 import io.micrometer.core.instrument.noop.NoopDistributionSummary;
+import io.qmesh.proxy.xds.TypedConfigs;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -132,7 +133,7 @@ public final class IstioMetrics {
     if (!filter.equals(STATS_FILTER)) {
       return 0;
     }
-    if (!config.is(com.github.xds.type.v3.TypedStruct.class)) {
+    if (!TypedConfigs.is(config, com.github.xds.type.v3.TypedStruct.getDescriptor())) {
       throw new IllegalArgumentException(
           STATS_FILTER
               + ": expected a TypedStruct of stats.PluginConfig, got "
@@ -140,7 +141,12 @@ public final class IstioMetrics {
     }
     com.google.protobuf.Struct plugin;
     try {
-      plugin = config.unpack(com.github.xds.type.v3.TypedStruct.class).getValue();
+      plugin =
+          TypedConfigs.unpack(
+                  config,
+                  com.github.xds.type.v3.TypedStruct.getDescriptor(),
+                  com.github.xds.type.v3.TypedStruct.parser())
+              .getValue();
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new IllegalArgumentException(STATS_FILTER + " does not decode: " + e.getMessage());
     }

@@ -5,6 +5,7 @@ import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
 import io.envoyproxy.envoy.config.trace.v3.ZipkinConfig;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
+import io.qmesh.proxy.xds.TypedConfigs;
 import java.net.URI;
 import java.util.List;
 import java.util.function.Function;
@@ -40,16 +41,19 @@ public record TracePolicy(double sampling, Collector collector, List<CustomTag> 
     if (t.hasProvider()) {
       var any = t.getProvider().getTypedConfig();
       try {
-        if (any.is(ZipkinConfig.class)) {
-          ZipkinConfig z = any.unpack(ZipkinConfig.class);
+        if (TypedConfigs.is(any, ZipkinConfig.getDescriptor())) {
+          ZipkinConfig z =
+              TypedConfigs.unpack(any, ZipkinConfig.getDescriptor(), ZipkinConfig.parser());
           String host = clusterHost.apply(z.getCollectorCluster());
           if (host != null) {
             String path =
                 z.getCollectorEndpoint().isEmpty() ? "/api/v2/spans" : z.getCollectorEndpoint();
             collector = new Collector(Kind.ZIPKIN, "http://" + host + path);
           }
-        } else if (any.is(OpenTelemetryConfig.class)) {
-          OpenTelemetryConfig o = any.unpack(OpenTelemetryConfig.class);
+        } else if (TypedConfigs.is(any, OpenTelemetryConfig.getDescriptor())) {
+          OpenTelemetryConfig o =
+              TypedConfigs.unpack(
+                  any, OpenTelemetryConfig.getDescriptor(), OpenTelemetryConfig.parser());
           if (!o.hasHttpService()) {
             throw new IllegalArgumentException(
                 "tracing: OpenTelemetry is exported over HTTP only (http_service)");

@@ -403,9 +403,11 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private static void addRds(Any config, Set<String> out) {
-    if (config.is(HttpConnectionManager.class)) {
+    if (TypedConfigs.is(config, HttpConnectionManager.getDescriptor())) {
       try {
-        HttpConnectionManager hcm = config.unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm =
+            TypedConfigs.unpack(
+                config, HttpConnectionManager.getDescriptor(), HttpConnectionManager.parser());
         if (hcm.hasRds()) {
           out.add(hcm.getRds().getRouteConfigName());
         }

@@ -42,19 +42,23 @@ enum XdsType {
     for (Any a : resources) {
       switch (this) {
         case CDS -> {
-          Cluster c = a.unpack(Cluster.class);
+          Cluster c = TypedConfigs.unpack(a, Cluster.getDescriptor(), Cluster.parser());
           out.put(c.getName(), c);
         }
         case EDS -> {
-          ClusterLoadAssignment c = a.unpack(ClusterLoadAssignment.class);
+          ClusterLoadAssignment c =
+              TypedConfigs.unpack(
+                  a, ClusterLoadAssignment.getDescriptor(), ClusterLoadAssignment.parser());
           out.put(c.getClusterName(), c);
         }
         case LDS -> {
-          Listener l = a.unpack(Listener.class);
+          Listener l = TypedConfigs.unpack(a, Listener.getDescriptor(), Listener.parser());
           out.put(l.getName(), l);
         }
         case RDS -> {
-          RouteConfiguration r = a.unpack(RouteConfiguration.class);
+          RouteConfiguration r =
+              TypedConfigs.unpack(
+                  a, RouteConfiguration.getDescriptor(), RouteConfiguration.parser());
           out.put(r.getName(), r);
         }
       }
