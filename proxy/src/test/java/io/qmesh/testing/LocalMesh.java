@@ -29,15 +29,16 @@ public final class LocalMesh implements AutoCloseable {
   private final Path root;
   private final Path logs = Path.of("target", "it-logs");
   private final List<Process> processes = new ArrayList<>();
+
+  /** The latest process started under each name. */
   private final Map<String, Process> byName = new java.util.concurrent.ConcurrentHashMap<>();
+
   private final List<HttpServer> apps = new ArrayList<>();
-  private final java.util.Set<String> started = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final HttpClient http = HttpClient.newHttpClient();
   private int pilotHttp;
   private int pilotXds;
   private int pilotCa;
   private Path pilotState;
-  private Process pilot;
 
   /**
    * @param root the repository root (the modules' parent)
@@ -61,6 +62,7 @@ public final class LocalMesh implements AutoCloseable {
 
   /** Stops pilot (the proxies keep running on what they have). */
   public void stopPilot() throws InterruptedException {
+    Process pilot = byName.get("pilot");
     pilot.destroy();
     if (!pilot.waitFor(10, TimeUnit.SECONDS)) {
       pilot.destroyForcibly();
@@ -89,7 +91,6 @@ public final class LocalMesh implements AutoCloseable {
             "127.0.0.1",
             "QMESH_STATE_DIR",
             pilotState.toString()));
-    pilot = processes.get(processes.size() - 1);
     waitFor(() -> get(pilotHttp, "/apis/config/namespaces").statusCode() == 200);
   }
 
@@ -144,7 +145,7 @@ public final class LocalMesh implements AutoCloseable {
             .redirectErrorStream(true)
             // A restarted component (pilot) appends to its log, so the run before stays readable.
             .redirectOutput(
-                started.add(name)
+                !byName.containsKey(name)
                     ? ProcessBuilder.Redirect.to(logs.resolve(name + ".log").toFile())
                     : ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".log").toFile()));
     b.environment().putAll(all);
