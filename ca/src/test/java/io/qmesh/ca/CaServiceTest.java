@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.grpc.common.GrpcStatus;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -33,6 +34,7 @@ class CaServiceTest {
   CaServer server;
   String credential;
   CaClient client;
+  io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
 
   @BeforeEach
   void start() {
@@ -44,13 +46,14 @@ class CaServiceTest {
         new CaService(ca, tokens, CaService.DEFAULT_TTL, CaService.MAX_TTL, metrics);
     server = new CaServer("127.0.0.1", 0, ca, List.of(service.definition()));
     credential = tokens.issue("default", "bookinfo-reviews", Duration.ofHours(1));
-    client = new CaClient("127.0.0.1", server.port(), List.of(ca.root()), () -> credential);
+    client = new CaClient(vertx, "127.0.0.1", server.port(), List.of(ca.root()), () -> credential);
   }
 
   @AfterEach
   void stop() {
     client.close();
     server.close();
+    vertx.close();
   }
 
   @Test
@@ -90,8 +93,8 @@ class CaServiceTest {
                     List.of("spiffe://cluster.local/ns/default/sa/bookinfo-ratings"),
                     Duration.ZERO));
 
-    assertThat(status(t).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-    assertThat(status(t).getDescription())
+    assertThat(refusal(t).status()).isEqualTo(GrpcStatus.PERMISSION_DENIED);
+    assertThat(refusal(t).description())
         .isEqualTo(
             "csr asks for spiffe://cluster.local/ns/default/sa/bookinfo-ratings but the credential is for "
                 + REVIEWS);
@@ -103,8 +106,8 @@ class CaServiceTest {
     Throwable t =
         catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ofDays(91)));
 
-    assertThat(status(t).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(status(t).getDescription()).contains("greater than the max allowed TTL PT2160H");
+    assertThat(refusal(t).status()).isEqualTo(GrpcStatus.INVALID_ARGUMENT);
+    assertThat(refusal(t).description()).contains("greater than the max allowed TTL PT2160H");
   }
 
   @Test
@@ -119,27 +122,27 @@ class CaServiceTest {
   void noCredentialAForgedOneAndAnExpiredOneAreRefused() {
     credential = "";
     assertThat(
-            status(
+            refusal(
                 catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO))))
-        .extracting(Status::getCode)
-        .isEqualTo(Status.Code.UNAUTHENTICATED);
+        .extracting(CaClient.Refused::status)
+        .isEqualTo(GrpcStatus.UNAUTHENTICATED);
 
     BootstrapTokens forger = new BootstrapTokens(new byte[32], Clock.systemUTC());
     credential = forger.issue("default", "bookinfo-reviews", Duration.ofHours(1));
-    Status forged =
-        status(catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO)));
-    assertThat(forged.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
-    assertThat(forged.getDescription()).startsWith("the credential is not valid");
+    CaClient.Refused forged =
+        refusal(catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO)));
+    assertThat(forged.status()).isEqualTo(GrpcStatus.UNAUTHENTICATED);
+    assertThat(forged.description()).startsWith("the credential is not valid");
 
     BootstrapTokens past =
         new BootstrapTokens(
             BootstrapTokens.loadOrCreateKey(dir.resolve("token-key")),
             Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
     credential = past.issue("default", "bookinfo-reviews", Duration.ofDays(1));
-    Status expired =
-        status(catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO)));
-    assertThat(expired.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
-    assertThat(expired.getDescription()).isEqualTo("the credential has expired");
+    CaClient.Refused expired =
+        refusal(catchThrowable(() -> sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO)));
+    assertThat(expired.status()).isEqualTo(GrpcStatus.UNAUTHENTICATED);
+    assertThat(expired.description()).isEqualTo("the credential has expired");
     assertThat(metrics.counter("citadel_server_authentication_failure_count").count()).isEqualTo(3);
   }
 
@@ -165,11 +168,51 @@ class CaServiceTest {
   }
 
   @Test
+  void aCaThatDoesNotAnswerFailsTheRequestAtItsDeadline() {
+    CaServer silent =
+        new CaServer(
+            "127.0.0.1",
+            0,
+            ca,
+            List.of(
+                new io.qmesh.ca.api.IstioCertificateServiceGrpc.IstioCertificateServiceImplBase() {
+                  @Override
+                  public void createCertificate(
+                      io.qmesh.ca.api.IstioCertificateRequest request,
+                      io.grpc.stub.StreamObserver<io.qmesh.ca.api.IstioCertificateResponse> out) {
+                    // Never answers.
+                  }
+                }.bindService()));
+    CaClient waiting =
+        new CaClient(vertx, "127.0.0.1", silent.port(), List.of(ca.root()), () -> credential);
+    try {
+      long start = System.nanoTime();
+      Throwable t =
+          catchThrowable(
+              () ->
+                  waiting
+                      .sign(
+                          Keys.csr(Keys.newEcKeyPair(), List.of()),
+                          Duration.ZERO,
+                          Duration.ofMillis(500))
+                      .get(10, TimeUnit.SECONDS));
+
+      assertThat(t).isInstanceOf(ExecutionException.class);
+      assertThat(refusal(t.getCause()).status()).isEqualTo(GrpcStatus.DEADLINE_EXCEEDED);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    } finally {
+      waiting.close();
+      silent.close();
+    }
+  }
+
+  @Test
   void theServingCertificateIsTheControlPlanesSignedByTheRoot() throws Exception {
     // The client above trusts only the root and checks 127.0.0.1 against the serving certificate.
     assertThat(sign(Keys.newEcKeyPair(), List.of(REVIEWS), Duration.ZERO)).isNotEmpty();
     CaClient stranger =
         new CaClient(
+            vertx,
             "127.0.0.1",
             server.port(),
             List.of(
@@ -186,7 +229,9 @@ class CaServiceTest {
                           Duration.ZERO,
                           Duration.ofSeconds(5))
                       .get(10, TimeUnit.SECONDS));
-      assertThat(status(t).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      // Netty's TLS handshake fails: the CA's certificate does not chain to this root.
+      assertThat(t).hasRootCauseInstanceOf(java.security.cert.CertPathValidatorException.class);
+      assertThat(t).hasCauseInstanceOf(javax.net.ssl.SSLHandshakeException.class);
     } finally {
       stranger.close();
     }
@@ -205,6 +250,11 @@ class CaServiceTest {
     io.grpc.Metadata m = new io.grpc.Metadata();
     m.put(CaService.AUTHORIZATION, "Bearer " + token);
     return m;
+  }
+
+  private static CaClient.Refused refusal(Throwable t) {
+    assertThat(t).as("the CA's refusal").isInstanceOf(CaClient.Refused.class);
+    return (CaClient.Refused) t;
   }
 
   private static Status status(Throwable t) {

@@ -88,6 +88,7 @@ public class Gateway {
     String identity = io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount());
     certificates =
         WorkloadCertificates.connect(
+            vertx,
             c.ca(),
             java.nio.file.Path.of(c.caRoot()),
             java.nio.file.Path.of(c.caToken()),
@@ -131,6 +132,7 @@ public class Gateway {
     }
     xds =
         new XdsClient(
+            vertx,
             c.pilot().substring(0, colon),
             Integer.parseInt(c.pilot().substring(colon + 1)),
             node,

@@ -68,6 +68,7 @@ public class Sidecar {
     String identity = io.qmesh.api.MeshNames.spiffeId(c.namespace(), c.serviceAccount());
     certificates =
         WorkloadCertificates.connect(
+            vertx,
             c.ca(),
             java.nio.file.Path.of(c.caRoot()),
             java.nio.file.Path.of(c.caToken()),
@@ -151,6 +152,7 @@ public class Sidecar {
     }
     xds =
         new XdsClient(
+            vertx,
             c.pilot().substring(0, colon),
             Integer.parseInt(c.pilot().substring(colon + 1)),
             node,

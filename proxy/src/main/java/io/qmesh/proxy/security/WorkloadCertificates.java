@@ -105,6 +105,7 @@ public final class WorkloadCertificates implements AutoCloseable {
    * @throws IllegalArgumentException naming the setting that is malformed
    */
   public static WorkloadCertificates connect(
+      io.vertx.core.Vertx vertx,
       String caAddress,
       java.nio.file.Path rootFile,
       java.nio.file.Path tokenFile,
@@ -127,6 +128,7 @@ public final class WorkloadCertificates implements AutoCloseable {
     }
     CaClient client =
         new CaClient(
+            vertx,
             caAddress.substring(0, colon),
             Integer.parseInt(caAddress.substring(colon + 1)),
             roots,

@@ -9,15 +9,26 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientOptions;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -45,6 +56,11 @@ import java.util.logging.Logger;
  * 1000. On a new delta stream the first response of each type replaces what the proxy holds of it:
  * the client does not send {@code initial_resource_versions}, so pilot sends every subscribed
  * resource it has, and a resource removed while the stream was down is dropped then.
+ *
+ * <p>The stream is Vert.x's gRPC client on the proxy's own Vert.x (the HTTP/2 stack the data plane
+ * already runs), not gRPC-java's channel, which would bring its own Netty event loop, buffer pool
+ * and some 650 classes into every sidecar. Responses are parsed on the client's executor, not on
+ * the event loop that forwards requests.
  */
 public final class XdsClient implements AutoCloseable {
 
@@ -62,15 +78,39 @@ public final class XdsClient implements AutoCloseable {
     boolean answered;
   }
 
-  private final ManagedChannel channel;
+  private static final ServiceName ADS =
+      ServiceName.create("envoy.service.discovery.v3.AggregatedDiscoveryService");
+  private static final ServiceMethod<Buffer, DiscoveryRequest> STATE_OF_THE_WORLD =
+      ServiceMethod.client(
+          ADS,
+          "StreamAggregatedResources",
+          GrpcMessageEncoder.encoder(),
+          GrpcMessageDecoder.IDENTITY);
+  private static final ServiceMethod<Buffer, DeltaDiscoveryRequest> INCREMENTAL =
+      ServiceMethod.client(
+          ADS,
+          "DeltaAggregatedResources",
+          GrpcMessageEncoder.encoder(),
+          GrpcMessageDecoder.IDENTITY);
+
+  /** A config for a large mesh is one message: a window and a limit to match. */
+  private static final int MAX_MESSAGE_BYTES = 64 << 20;
+
+  private final GrpcClient grpc;
+  private final SocketAddress pilot;
   private final Node node;
   private final Function<XdsResources, String> applier;
   private final ScheduledExecutorService exec;
   private final Map<XdsType, TypeState> types = new EnumMap<>(XdsType.class);
   private volatile XdsResources accepted = XdsResources.EMPTY;
   private final boolean delta;
-  private StreamObserver<DiscoveryRequest> requests;
-  private StreamObserver<DeltaDiscoveryRequest> deltaRequests;
+  private GrpcClientRequest<DiscoveryRequest, Buffer> requests;
+  private GrpcClientRequest<DeltaDiscoveryRequest, Buffer> deltaRequests;
+
+  /** The number of the stream in use (0: none); a stream's end counts only while it is current. */
+  private long stream;
+
+  private long streams;
   private int failures;
   private volatile boolean connected;
   private volatile boolean closed;
@@ -91,18 +131,25 @@ public final class XdsClient implements AutoCloseable {
    * @param delta whether to speak delta xDS rather than state of the world
    */
   public XdsClient(
+      Vertx vertx,
       String host,
       int port,
       Node node,
       Function<XdsResources, String> applier,
       ScheduledExecutorService exec,
       boolean delta) {
-    this.channel =
-        NettyChannelBuilder.forAddress(host, port)
-            .usePlaintext()
-            .maxInboundMessageSize(64 << 20)
-            .flowControlWindow(16 << 20)
-            .build();
+    this.grpc =
+        GrpcClient.client(
+            vertx,
+            new GrpcClientOptions()
+                .setMaxMessageSize(MAX_MESSAGE_BYTES)
+                .setTransportOptions(
+                    new HttpClientOptions()
+                        .setProtocolVersion(HttpVersion.HTTP_2)
+                        .setHttp2ClearTextUpgrade(false)
+                        .setHttp2ConnectionWindowSize(16 << 20)
+                        .setInitialSettings(new Http2Settings().setInitialWindowSize(16 << 20))));
+    this.pilot = SocketAddress.inetSocketAddress(port, host);
     this.node = node;
     this.applier = applier;
     this.exec = exec;
@@ -139,24 +186,78 @@ public final class XdsClient implements AutoCloseable {
     return delta;
   }
 
-  /** A stream's responses, each handled on the client's executor; its end is a lost stream. */
-  private <R> StreamObserver<R> responses(java.util.function.Consumer<R> handler) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(R r) {
-        exec.execute(() -> handler.accept(r));
-      }
+  /**
+   * Opens a stream to pilot. {@code opened} gets it on the client's executor; each response is
+   * parsed and handled there, in order; the stream's end, its failure or a failure to open it is a
+   * lost stream.
+   */
+  private <Q, R> void open(
+      ServiceMethod<Buffer, Q> method,
+      com.google.protobuf.Parser<R> parser,
+      java.util.function.Consumer<GrpcClientRequest<Q, Buffer>> opened,
+      java.util.function.Consumer<R> handler) {
+    long id = ++streams;
+    stream = id;
+    grpc.request(pilot, method)
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                later(() -> lost(id, ar.cause().toString()));
+                return;
+              }
+              GrpcClientRequest<Q, Buffer> request = ar.result();
+              request.exceptionHandler(t -> later(() -> lost(id, t.toString())));
+              request.response().onComplete(res -> receive(id, res, parser, handler));
+              later(
+                  () -> {
+                    if (stream == id) {
+                      opened.accept(request);
+                    } else {
+                      request.cancel();
+                    }
+                  });
+            });
+  }
 
-      @Override
-      public void onError(Throwable t) {
-        later(() -> lost(t.toString()));
-      }
-
-      @Override
-      public void onCompleted() {
-        later(() -> lost("stream closed by pilot"));
-      }
-    };
+  private <Q, R> void receive(
+      long id,
+      io.vertx.core.AsyncResult<GrpcClientResponse<Q, Buffer>> res,
+      com.google.protobuf.Parser<R> parser,
+      java.util.function.Consumer<R> handler) {
+    if (res.failed()) {
+      later(() -> lost(id, res.cause().toString()));
+      return;
+    }
+    GrpcClientResponse<Q, Buffer> response = res.result();
+    response.exceptionHandler(t -> later(() -> lost(id, t.toString())));
+    response.endHandler(
+        v ->
+            later(
+                () ->
+                    lost(
+                        id,
+                        response.status() == GrpcStatus.OK
+                            ? "stream closed by pilot"
+                            : "pilot ended the stream: "
+                                + response.status()
+                                + " "
+                                + response.statusMessage())));
+    response.handler(
+        bytes ->
+            later(
+                () -> {
+                  if (stream != id) {
+                    return;
+                  }
+                  R message;
+                  try {
+                    message = parser.parseFrom(bytes.getBytes());
+                  } catch (InvalidProtocolBufferException e) {
+                    lost(id, "a response that does not parse: " + e.getMessage());
+                    return;
+                  }
+                  handler.accept(message);
+                }));
   }
 
   private void connect() {
@@ -167,18 +268,35 @@ public final class XdsClient implements AutoCloseable {
       connectDelta();
       return;
     }
-    requests =
-        AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .streamAggregatedResources(responses(this::onResponse));
-    // Ask again for what we hold, at the versions we hold: pilot answers only what changed.
-    for (XdsType t : XdsType.values()) {
-      if (t.wildcard || !types.get(t).names.isEmpty()) {
-        send(t, types.get(t).version, "", null);
-      }
-    }
+    open(
+        STATE_OF_THE_WORLD,
+        DiscoveryResponse.parser(),
+        opened -> {
+          requests = opened;
+          // Ask again for what we hold, at the versions we hold: pilot answers only what changed.
+          for (XdsType t : XdsType.values()) {
+            if (t.wildcard || !types.get(t).names.isEmpty()) {
+              send(t, types.get(t).version, "", null);
+            }
+          }
+        },
+        this::onResponse);
   }
 
-  private void lost(String why) {
+  /** Stream {@code id} ended: when it is the current one, reconnect after a backoff. */
+  private void lost(long id, String why) {
+    if (id != stream) {
+      return;
+    }
+    stream = 0;
+    if (requests != null) {
+      requests.cancel();
+      requests = null;
+    }
+    if (deltaRequests != null) {
+      deltaRequests.cancel();
+      deltaRequests = null;
+    }
     connected = false;
     if (closed) {
       return;
@@ -200,7 +318,7 @@ public final class XdsClient implements AutoCloseable {
     try {
       type = XdsType.of(r.getTypeUrl());
     } catch (IllegalArgumentException e) {
-      requests.onNext(
+      requests.write(
           DiscoveryRequest.newBuilder()
               .setNode(node)
               .setTypeUrl(r.getTypeUrl())
@@ -275,23 +393,26 @@ public final class XdsClient implements AutoCloseable {
     if (error != null) {
       req.setErrorDetail(Status.newBuilder().setCode(3).setMessage(error));
     }
-    requests.onNext(req.build());
+    requests.write(req.build());
   }
 
   private void connectDelta() {
-    StreamObserver<DeltaDiscoveryRequest> stream =
-        AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .deltaAggregatedResources(responses(this::onDeltaResponse));
-    deltaRequests = stream;
-    // A new stream knows nothing: subscribe to everything held, and take each type's first
-    // response as its whole state.
-    for (XdsType t : XdsType.values()) {
-      TypeState s = types.get(t);
-      s.answered = false;
-      if (t.wildcard || !s.names.isEmpty()) {
-        subscribe(t, Set.of());
-      }
-    }
+    open(
+        INCREMENTAL,
+        DeltaDiscoveryResponse.parser(),
+        opened -> {
+          deltaRequests = opened;
+          // A new stream knows nothing: subscribe to everything held, and take each type's first
+          // response as its whole state.
+          for (XdsType t : XdsType.values()) {
+            TypeState s = types.get(t);
+            s.answered = false;
+            if (t.wildcard || !s.names.isEmpty()) {
+              subscribe(t, Set.of());
+            }
+          }
+        },
+        this::onDeltaResponse);
   }
 
   /**
@@ -313,7 +434,9 @@ public final class XdsClient implements AutoCloseable {
         }
       }
     }
-    deltaRequests.onNext(req.build());
+    if (deltaRequests != null) {
+      deltaRequests.write(req.build());
+    }
   }
 
   private void onDeltaResponse(DeltaDiscoveryResponse r) {
@@ -373,7 +496,7 @@ public final class XdsClient implements AutoCloseable {
     if (error != null) {
       req.setErrorDetail(Status.newBuilder().setCode(3).setMessage(error));
     }
-    deltaRequests.onNext(req.build());
+    deltaRequests.write(req.build());
   }
 
   static Set<String> edsNames(XdsResources r) {
@@ -420,15 +543,7 @@ public final class XdsClient implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    exec.execute(
-        () -> {
-          if (requests != null) {
-            requests.onCompleted();
-          }
-          if (deltaRequests != null) {
-            deltaRequests.onCompleted();
-          }
-        });
-    channel.shutdownNow();
+    // Closing the connection ends the stream for pilot; no reconnect follows (closed).
+    grpc.close();
   }
 }

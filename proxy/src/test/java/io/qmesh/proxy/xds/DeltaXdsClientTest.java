@@ -56,6 +56,7 @@ class DeltaXdsClientTest {
   private final List<DeltaDiscoveryRequest> requests = new CopyOnWriteArrayList<>();
   private final List<DeltaDiscoveryResponse> responses = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService exec = Executors.newSingleThreadScheduledExecutor();
+  private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
   private Server server;
   private XdsClient client;
 
@@ -95,6 +96,7 @@ class DeltaXdsClientTest {
       server.shutdownNow();
     }
     exec.shutdownNow();
+    vertx.close();
   }
 
   /** Services {@code svc-0..} on port 9080, each with one endpoint on {@code port0 + i}. */
@@ -157,7 +159,7 @@ class DeltaXdsClientTest {
   }
 
   private void connect(int port, Function<XdsResources, String> applier) {
-    client = new XdsClient("127.0.0.1", port, NODE, applier, exec, true);
+    client = new XdsClient(vertx, "127.0.0.1", port, NODE, applier, exec, true);
     client.start();
   }
 

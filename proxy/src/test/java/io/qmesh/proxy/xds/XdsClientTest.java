@@ -44,6 +44,7 @@ class XdsClientTest {
   private final SimpleCache<String> cache = new SimpleCache<>(Node::getId);
   private final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService exec = Executors.newSingleThreadScheduledExecutor();
+  private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
   private Server server;
   private XdsClient client;
 
@@ -75,6 +76,7 @@ class XdsClientTest {
       server.shutdownNow();
     }
     exec.shutdownNow();
+    vertx.close();
   }
 
   private static Snapshot snapshot(String version, String vhost) {
@@ -116,7 +118,7 @@ class XdsClientTest {
   }
 
   private void connect(int port, java.util.function.Function<XdsResources, String> applier) {
-    client = new XdsClient("127.0.0.1", port, NODE, applier, exec, false);
+    client = new XdsClient(vertx, "127.0.0.1", port, NODE, applier, exec, false);
     client.start();
   }
 
