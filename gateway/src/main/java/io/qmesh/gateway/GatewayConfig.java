@@ -65,6 +65,10 @@ public interface GatewayConfig {
   @WithDefault("5s")
   java.time.Duration drainDuration();
 
+  /** Envoy's admin port (on 127.0.0.1 only): {@code /config_dump}, {@code /clusters}, ... */
+  @WithDefault("15000")
+  int adminPort();
+
   /** Istio's proxy Prometheus port: the proxy's metrics at {@code /stats/prometheus}. */
   @WithDefault("15090")
   int prometheusPort();

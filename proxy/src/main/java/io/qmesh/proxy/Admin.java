@@ -24,41 +24,53 @@ import java.util.TreeMap;
 /** What a proxy's admin endpoint shows of what it runs. */
 public final class Admin {
 
+  /**
+   * What the JSON answers need (Jackson, protobuf's printer and the Envoy types it names), set up
+   * on the first one: a proxy that is never asked for a dump loads none of it.
+   */
+  private static final class Json {
+    /** The Envoy extension types qmesh's xDS resources carry, for JSON in and out. */
+    static final JsonFormat.TypeRegistry TYPES =
+        JsonFormat.TypeRegistry.newBuilder()
+            .add(HttpConnectionManager.getDescriptor())
+            .add(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                    .getDescriptor())
+            .add(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                    .getDescriptor())
+            .add(
+                io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                    .getDescriptor())
+            .add(
+                io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                    .getDescriptor())
+            .add(Router.getDescriptor())
+            .add(HTTPFault.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+            .add(TcpProxy.getDescriptor())
+            .add(PreviousHostsPredicate.getDescriptor())
+            .add(HttpProtocolOptions.getDescriptor())
+            .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
+            .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
+            .add(
+                io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+            // Istio's stats filter config (stats.PluginConfig) travels as a TypedStruct.
+            .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
+            .build();
+
+    /** Prints the typed configs pilot sends inside resources, so a dump shows them whole. */
+    static final JsonFormat.Printer PRINTER =
+        JsonFormat.printer().omittingInsignificantWhitespace().usingTypeRegistry(TYPES);
+
+    static final ObjectMapper MAPPER = new ObjectMapper();
+  }
+
   /** The Envoy extension types qmesh's xDS resources carry, for JSON in and out. */
-  public static final JsonFormat.TypeRegistry TYPES =
-      JsonFormat.TypeRegistry.newBuilder()
-          .add(HttpConnectionManager.getDescriptor())
-          .add(
-              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                  .getDescriptor())
-          .add(
-              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                  .getDescriptor())
-          .add(
-              io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
-                  .getDescriptor())
-          .add(
-              io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
-                  .getDescriptor())
-          .add(Router.getDescriptor())
-          .add(HTTPFault.getDescriptor())
-          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
-          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
-          .add(TcpProxy.getDescriptor())
-          .add(PreviousHostsPredicate.getDescriptor())
-          .add(HttpProtocolOptions.getDescriptor())
-          .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
-          .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
-          .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
-          // Istio's stats filter config (stats.PluginConfig) travels as a TypedStruct.
-          .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
-          .build();
-
-  /** Prints the typed configs pilot sends inside resources, so a dump shows them whole. */
-  private static final JsonFormat.Printer PRINTER =
-      JsonFormat.printer().omittingInsignificantWhitespace().usingTypeRegistry(TYPES);
-
-  private static final ObjectMapper JSON = new ObjectMapper();
+  public static JsonFormat.TypeRegistry types() {
+    return Json.TYPES;
+  }
 
   private Admin() {}
 
@@ -83,6 +95,23 @@ public final class Admin {
   }
 
   /**
+   * The admin endpoint as a server of its own on {@code host:port} (Envoy's 15000, on loopback):
+   * {@link #serve}'s paths, 404 for anything else.
+   */
+  public static io.vertx.core.Future<io.vertx.core.http.HttpServer> listen(
+      io.vertx.core.Vertx vertx, String host, int port, View view) {
+    return vertx
+        .createHttpServer()
+        .requestHandler(
+            req -> {
+              if (!serve(req, view)) {
+                req.response().setStatusCode(404).end();
+              }
+            })
+        .listen(port, host);
+  }
+
+  /**
    * Answers a proxy admin request, Envoy's paths: {@code GET /ready} (200 LIVE or 503
    * PRE_INITIALIZING), {@code /config_dump} (JSON), {@code /clusters} (text, or Envoy's JSON with
    * {@code ?format=json}) and {@code /stats/prometheus} (text). Returns false, answering nothing,
@@ -101,20 +130,22 @@ public final class Admin {
             .end(ready ? "LIVE\n" : "PRE_INITIALIZING\n");
       }
       case "/config_dump" ->
-          answer(req, "application/json", () -> JSON.writeValueAsString(view.configDump()));
+          answer(req, "application/json", () -> Json.MAPPER.writeValueAsString(view.configDump()));
       case "/clusters" -> {
         if ("json".equals(req.getParam("format"))) {
           answer(
               req,
               "application/json",
-              () -> JSON.writeValueAsString(clusterStatuses(view.config())));
+              () -> Json.MAPPER.writeValueAsString(clusterStatuses(view.config())));
         } else {
           answer(req, "text/plain", () -> clusters(view.config()));
         }
       }
       case "/certs" ->
           answer(
-              req, "application/json", () -> JSON.writeValueAsString(certs(view.certificates())));
+              req,
+              "application/json",
+              () -> Json.MAPPER.writeValueAsString(certs(view.certificates())));
       case "/stats/prometheus" ->
           answer(req, "text/plain; version=0.0.4; charset=utf-8", view::prometheus);
       default -> {
@@ -296,9 +327,10 @@ public final class Admin {
 
   private static JsonNode json(Message m) {
     try {
-      return JSON.readTree(PRINTER.print(m));
+      return Json.MAPPER.readTree(Json.PRINTER.print(m));
     } catch (InvalidProtocolBufferException e) {
-      return JSON.createObjectNode()
+      return Json.MAPPER
+          .createObjectNode()
           .put("@type", m.getDescriptorForType().getFullName())
           .put("error", "cannot print: " + e.getMessage());
     } catch (IOException e) {

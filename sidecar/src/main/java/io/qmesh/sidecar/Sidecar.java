@@ -163,8 +163,8 @@ public class Sidecar {
     LOG.infof("sidecar %s: %s; pilot %s", node.getId(), String.join("; ", bound), c.pilot());
   }
 
-  private static void listen(Future<?> listening, String host, int port, String what)
-      throws Exception {
+  /** Waits for a listener to bind; fails naming it and the address when it cannot. */
+  static void listen(Future<?> listening, String host, int port, String what) throws Exception {
     try {
       listening.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {

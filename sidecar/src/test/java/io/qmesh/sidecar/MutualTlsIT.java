@@ -136,7 +136,8 @@ class MutualTlsIT {
   }
 
   @Test
-  void mutualTlsRunsOnTheJdkWithoutLoadingBouncyCastlesProvider() throws Exception {
+  void mutualTlsAndTheControlPlaneStreamsLoadNeitherBouncyCastlesProviderNorGrpcJava()
+      throws Exception {
     applyPolicies(new Cell("STRICT", null, true, false));
     HttpResponse<String> r =
         viaSidecar.send(
@@ -155,6 +156,19 @@ class MutualTlsIT {
                       c ->
                           c.startsWith("org.bouncycastle.jcajce.provider.")
                               || c.startsWith("org.bouncycastle.jce.provider."))
+                  .limit(5))
+          .as(sidecar)
+          .isEmpty();
+      // The certificate (CA) and the config (xDS) came over Vert.x's gRPC client; gRPC-java's
+      // channel, with its event loop, buffer pool and Guava, stays unloaded.
+      assertThat(classes).as(sidecar).contains("io.vertx.grpc.client.impl.GrpcClientImpl");
+      assertThat(
+              classes.stream()
+                  .filter(
+                      c ->
+                          c.startsWith("io.grpc.internal.")
+                              || c.startsWith("io.grpc.netty.")
+                              || c.startsWith("com.google.common."))
                   .limit(5))
           .as(sidecar)
           .isEmpty();

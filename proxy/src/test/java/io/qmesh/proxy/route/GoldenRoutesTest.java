@@ -24,7 +24,7 @@ class GoldenRoutesTest {
 
   /** Reads pilot's golden JSON, with every typed config pilot writes. */
   private static final JsonFormat.Parser PARSER =
-      JsonFormat.parser().usingTypeRegistry(io.qmesh.proxy.Admin.TYPES);
+      JsonFormat.parser().usingTypeRegistry(io.qmesh.proxy.Admin.types());
 
   static Map<String, RouteTable> tables(String sample, String proxy) throws IOException {
     var json =

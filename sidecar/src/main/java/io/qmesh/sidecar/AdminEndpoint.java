@@ -1,21 +1,39 @@
 package io.qmesh.sidecar;
 
+import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.qmesh.proxy.Admin;
+import io.qmesh.proxy.JvmMeters;
 import io.qmesh.proxy.ProxyConfig;
-import io.vertx.ext.web.Router;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 import java.util.Map;
 
 /**
- * The sidecar's admin endpoint (127.0.0.1:15000, Quarkus' HTTP server): Envoy's admin paths, served
- * by {@link Admin#serve} straight from the router.
+ * The sidecar's admin endpoint (127.0.0.1:15000, a Vert.x server of its own): Envoy's admin paths,
+ * served by {@link Admin#listen}.
  */
 @ApplicationScoped
-public class AdminRoutes {
+public class AdminEndpoint {
 
-  void routes(@Observes Router router, Sidecar sidecar, PrometheusMeterRegistry prometheus) {
+  /** The proxy's meters, with the JVM's and the process's. */
+  @Produces
+  @Singleton
+  PrometheusMeterRegistry prometheus() {
+    return JvmMeters.bind(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  void start(
+      @Observes StartupEvent event,
+      Vertx vertx,
+      SidecarConfig c,
+      Sidecar sidecar,
+      PrometheusMeterRegistry prometheus)
+      throws Exception {
     Admin.View view =
         new Admin.View() {
           @Override
@@ -43,14 +61,7 @@ public class AdminRoutes {
             return sidecar.certificates();
           }
         };
-    router
-        .route()
-        .order(-100)
-        .handler(
-            ctx -> {
-              if (!Admin.serve(ctx.request(), view)) {
-                ctx.next();
-              }
-            });
+    Sidecar.listen(
+        Admin.listen(vertx, "127.0.0.1", c.adminPort(), view), "127.0.0.1", c.adminPort(), "admin");
   }
 }

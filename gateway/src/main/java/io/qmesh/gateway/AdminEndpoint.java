@@ -1,22 +1,40 @@
 package io.qmesh.gateway;
 
+import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.qmesh.proxy.Admin;
+import io.qmesh.proxy.JvmMeters;
 import io.qmesh.proxy.ProxyConfig;
-import io.vertx.ext.web.Router;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The gateway's admin endpoint (127.0.0.1:15000, Quarkus' HTTP server): Envoy's admin paths, served
- * by {@link Admin#serve} straight from the router; the config dump adds the ports bound.
+ * The gateway's admin endpoint (127.0.0.1:15000, a Vert.x server of its own): Envoy's admin paths,
+ * served by {@link Admin#listen}; the config dump adds the ports bound.
  */
 @ApplicationScoped
-public class AdminRoutes {
+public class AdminEndpoint {
 
-  void routes(@Observes Router router, Gateway gateway, PrometheusMeterRegistry prometheus) {
+  /** The proxy's meters, with the JVM's and the process's. */
+  @Produces
+  @Singleton
+  PrometheusMeterRegistry prometheus() {
+    return JvmMeters.bind(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  void start(
+      @Observes StartupEvent event,
+      Vertx vertx,
+      GatewayConfig c,
+      Gateway gateway,
+      PrometheusMeterRegistry prometheus)
+      throws Exception {
     Admin.View view =
         new Admin.View() {
           @Override
@@ -48,14 +66,9 @@ public class AdminRoutes {
             return gateway.certificates();
           }
         };
-    router
-        .route()
-        .order(-100)
-        .handler(
-            ctx -> {
-              if (!Admin.serve(ctx.request(), view)) {
-                ctx.next();
-              }
-            });
+    Admin.listen(vertx, "127.0.0.1", c.adminPort(), view)
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
 }
