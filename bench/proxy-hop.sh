@@ -52,11 +52,8 @@ TEL_ADMIN=18120 TEL_OUT=18121 FRESH_ADMIN=18130 FRESH_OUT=18131
 # two arenas and trimmed every 5 s (the C2 compiler's freed arenas were 40 MB of a sidecar's RSS).
 # QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh path crosses), e.g.
 # -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
-# The JIT's thresholds tripled (CompileThresholdScaling=3): the hot path is compiled all the same,
-# fewer lukewarm methods are, which saved about 4 MB of RSS at 1000 req/s with no throughput lost
-# over 20 interleaved pairs once warm (bench/README.md, the eighth session); warm-up is slower.
 JAVA_OPTS=(-XX:+UseSerialGC -Xms16m -Xmx128m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30
-  -XX:CompileThresholdScaling=3 -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000)
+  -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000)
 CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
 # Istio's metrics are always on. Tracing and access logs are off for the main runs; the last runs
