@@ -2,6 +2,7 @@ package io.qmesh.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -14,6 +15,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Http2Settings;
@@ -39,6 +41,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
@@ -193,9 +196,9 @@ public final class XdsClient implements AutoCloseable {
    */
   private <Q, R> void open(
       ServiceMethod<Buffer, Q> method,
-      com.google.protobuf.Parser<R> parser,
-      java.util.function.Consumer<GrpcClientRequest<Q, Buffer>> opened,
-      java.util.function.Consumer<R> handler) {
+      Parser<R> parser,
+      Consumer<GrpcClientRequest<Q, Buffer>> opened,
+      Consumer<R> handler) {
     long id = ++streams;
     stream = id;
     grpc.request(pilot, method)
@@ -221,9 +224,9 @@ public final class XdsClient implements AutoCloseable {
 
   private <Q, R> void receive(
       long id,
-      io.vertx.core.AsyncResult<GrpcClientResponse<Q, Buffer>> res,
-      com.google.protobuf.Parser<R> parser,
-      java.util.function.Consumer<R> handler) {
+      AsyncResult<GrpcClientResponse<Q, Buffer>> res,
+      Parser<R> parser,
+      Consumer<R> handler) {
     if (res.failed()) {
       later(() -> lost(id, res.cause().toString()));
       return;
