@@ -50,10 +50,16 @@ TEL_ADMIN=18120 TEL_OUT=18121 FRESH_ADMIN=18130 FRESH_OUT=18131
 # The sidecars' JVM, C2 and a serial GC, with the memory settings `qmesh up` gives its JVMs (see
 # Launches in cli/): a small heap that grows on demand and gives memory back, glibc's malloc held to
 # two arenas and trimmed every 5 s (the C2 compiler's freed arenas were 40 MB of a sidecar's RSS).
+# C1's profiled compilation starts at ten times its default invocation counts (Tier3*): code run a
+# few hundred times (startup, config) stays interpreted instead of filling the profiled code heap
+# (2,300 methods, 8.5 MB at 1000 req/s), while anything run per request passes the counts within
+# a second; at 1000 req/s the RSS is 123-125 MB against 127-128 MB, at a throughput within the
+# noise of 20 interleaved pairs (median 0.5% less; bench/README.md, the ninth session).
 # QMESH_BENCH_JVM adds options to the client sidecar's (the one every qmesh path crosses), e.g.
 # -XX:StartFlightRecording=filename=/tmp/client.jfr,settings=profile.
 JAVA_OPTS=(-XX:+UseSerialGC -Xms16m -Xmx128m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30
-  -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000)
+  -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000
+  -XX:Tier3InvocationThreshold=2000 -XX:Tier3MinInvocationThreshold=1000 -XX:Tier3CompileThreshold=20000)
 CLIENT_OPTS=(${QMESH_BENCH_JVM:-})
 ONLY=${QMESH_BENCH_ONLY:-}   # run only the paths whose label contains this
 # Istio's metrics are always on. Tracing and access logs are off for the main runs; the last runs
@@ -231,6 +237,21 @@ run() { # label url host-header h2-url pids...
   local p50; p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   local p99; p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
+  # The same warm-up at 1000 req/s before that load is measured: one request per wake-up takes
+  # branches that full load did not compile, and a JVM proxy's first seconds at this load were
+  # measured with C2 compiling them (p99 3.7 ms, then 2.3, then 1.7-1.9 ms in 5 s runs after
+  # 40 s of full load). 5 s runs until the JIT is quiet, at most QMESH_BENCH_WARMUP_1K seconds
+  # (default 30); a proxy that is no JVM gets one run.
+  local warm1k=0
+  s1=$(jit_seconds "$@")
+  while :; do
+    taskset -c 1 hey -z 5s -c 10 -q 100 "${heyhdr[@]}" "$url" >/dev/null
+    warm1k=$((warm1k + 5))
+    s0=$s1; s1=$(jit_seconds "$@")
+    echo "${CYCLE:-0}|$label|1k warm-up $warm1k s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
+    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' && break
+    [ "$warm1k" -ge "${QMESH_BENCH_WARMUP_1K:-30}" ] && break
+  done
   local hey_out; hey_out=$(taskset -c 1 hey -z "${SECS}s" -c 10 -q 100 "${heyhdr[@]}" "$url")
   local h50; h50=$(echo "$hey_out" | awk '/ 50% in/ {printf "%.2fms", $3 * 1000}')
   local h99; h99=$(echo "$hey_out" | awk '/ 99% in/ {printf "%.2fms", $3 * 1000}')
@@ -255,11 +276,26 @@ run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY +
 # which grows the heap. So a fresh client sidecar (the same build and options) carries only that
 # load, QMESH_BENCH_RSS_RUNS hey runs of 30 s (default 2, 0: none). Its RSS is read every second
 # of each run: the median is the figure at that load; the maximum shows the C2 compiler's arenas,
-# which glibc gives back at the next trim (5 s).
+# which glibc gives back at the next trim (5 s). Before the runs, the sidecar warms up at that
+# load as the table's paths do: 5 s runs until its JIT is quiet, at most QMESH_BENCH_WARMUP_FRESH
+# seconds (default 120; at 1000 req/s C2 takes a minute or two to compile what it will), with the
+# RSS of the warm-up printed apart (median and maximum of the per-second readings).
 RSS_RUNS=${QMESH_BENCH_RSS_RUNS:-2}
 if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
   sidecar client-fresh $FRESH_ADMIN $FRESH_OUT "" app=client-fresh "${CLIENT_OPTS[@]}"; FRESH_PID=$!; PIDS+=($FRESH_PID)
   until curl -sf -H "host: direct:9080" "http://127.0.0.1:$FRESH_OUT/" >/dev/null; do sleep 0.3; done
+  fresh_warm=0 s1=$(jit_seconds "$FRESH_PID"); : > "$WORK/fresh-warmup-rss.txt"
+  while :; do
+    (for _ in 1 2 3 4; do sleep 1; rss_mb "$FRESH_PID"; done >> "$WORK/fresh-warmup-rss.txt") &
+    taskset -c 1 hey -z 5s -c 10 -q 100 -host direct:9080 "http://127.0.0.1:$FRESH_OUT/" >/dev/null
+    wait $!
+    fresh_warm=$((fresh_warm + 5))
+    s0=$s1; s1=$(jit_seconds "$FRESH_PID")
+    echo "fresh|1k warm-up $fresh_warm s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
+    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' && break
+    [ "$fresh_warm" -ge "${QMESH_BENCH_WARMUP_FRESH:-120}" ] && break
+  done
+  echo "fresh client sidecar, warm-up at 1000 req/s: $fresh_warm s, RSS $(sort -n "$WORK/fresh-warmup-rss.txt" | awk '{v[NR] = $1} END {printf "median %d (max %d)", v[int((NR + 1) / 2)], v[NR]}') MB"
   fresh_rss="" fresh_p99=""
   for ((r = 1; r <= RSS_RUNS; r++)); do
     (for _ in $(seq 1 29); do sleep 1; rss_mb "$FRESH_PID"; done > "$WORK/fresh-rss.txt") &
@@ -269,7 +305,7 @@ if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
     fresh_rss+=" $(sort -n "$WORK/fresh-rss.txt" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int((NR + 1) / 2)], v[NR]}')"
   done
   kill "$FRESH_PID"
-  echo "one hop at 1000 req/s only (a fresh client sidecar, hey 10 x 100 req/s, 30 s runs): RSS median per second of each run$fresh_rss MB; p99$fresh_p99 ms"
+  echo "one hop at 1000 req/s only (a fresh client sidecar after its warm-up, hey 10 x 100 req/s, 30 s runs): RSS median per second of each run$fresh_rss MB; p99$fresh_p99 ms"
 fi
 
 # The cost of mutual TLS: the pair as it runs (auto mTLS) against the pair with a DestinationRule
