@@ -195,6 +195,29 @@ jit_stat() { local col=$1 v=""; shift
 compiled() { jit_stat 1 "$@"; }
 jit_seconds() { jit_stat 4 "$@"; }
 rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }
+# Whether a JVM compiled for at most QMESH_BENCH_JIT_QUIET seconds between two readings (jit_seconds).
+jit_quiet() { awk -v a="$1" -v b="$2" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}'; }
+# "median (max max)" of the numbers in a file, one per line.
+median_max() { sort -n "$1" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int((NR + 1) / 2)], v[NR]}'; }
+# The warm-up at 1000 req/s (hey, 10 x 100 req/s): one request per wake-up takes branches that full
+# load did not compile, and a JVM proxy's first seconds at this load were measured with C2 compiling
+# them (p99 3.7 ms, then 2.3, then 1.7-1.9 ms in 5 s runs after 40 s of full load). 5 s runs until
+# the JIT of the first of pids is quiet, at most limit seconds (a proxy that is no JVM gets one run);
+# prints the seconds it took. warm_1k label limit url host-header pids...
+warm_1k() {
+  local label=$1 limit=$2 url=$3 host=$4; shift 4
+  local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
+  local warm=0 s0 s1; s1=$(jit_seconds "$@")
+  while :; do
+    taskset -c 1 hey -z 5s -c 10 -q 100 "${heyhdr[@]}" "$url" >/dev/null
+    warm=$((warm + 5))
+    s0=$s1; s1=$(jit_seconds "$@")
+    echo "${CYCLE:-0}|$label|1k warm-up $warm s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
+    jit_quiet "$s0" "$s1" && break
+    [ "$warm" -ge "$limit" ] && break
+  done
+  echo "$warm"
+}
 
 printf '\n%-12s %10s %8s %8s | %8s %8s | %10s | %7s %9s\n' "path" "req/s" "p50" "p99" \
   "p50@1k" "p99@1k" "h2 req/s" "RSS MB" "CPU ms/1k"
@@ -216,8 +239,7 @@ run() { # label url host-header h2-url pids...
     warm=$((warm + 5))
     jit0=$jit1; jit1=$(compiled "$@"); s0=$s1; s1=$(jit_seconds "$@")
     echo "${CYCLE:-0}|$label|$warm s|$now req/s|$((jit1 - jit0)) compiled|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
-    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' \
-      && awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
+    jit_quiet "$s0" "$s1" && awk -v a="$now" -v b="$prev" 'BEGIN {exit !(a <= b * 1.05)}' && break
     [ "$warm" -ge "${QMESH_BENCH_WARMUP:-60}" ] && break
     prev=$now
   done
@@ -237,21 +259,8 @@ run() { # label url host-header h2-url pids...
   local p50; p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   local p99; p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
-  # The same warm-up at 1000 req/s before that load is measured: one request per wake-up takes
-  # branches that full load did not compile, and a JVM proxy's first seconds at this load were
-  # measured with C2 compiling them (p99 3.7 ms, then 2.3, then 1.7-1.9 ms in 5 s runs after
-  # 40 s of full load). 5 s runs until the JIT is quiet, at most QMESH_BENCH_WARMUP_1K seconds
-  # (default 30); a proxy that is no JVM gets one run.
-  local warm1k=0
-  s1=$(jit_seconds "$@")
-  while :; do
-    taskset -c 1 hey -z 5s -c 10 -q 100 "${heyhdr[@]}" "$url" >/dev/null
-    warm1k=$((warm1k + 5))
-    s0=$s1; s1=$(jit_seconds "$@")
-    echo "${CYCLE:-0}|$label|1k warm-up $warm1k s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
-    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' && break
-    [ "$warm1k" -ge "${QMESH_BENCH_WARMUP_1K:-30}" ] && break
-  done
+  # The same warm-up at 1000 req/s before that load is measured (warm_1k).
+  warm_1k "$label" "${QMESH_BENCH_WARMUP_1K:-30}" "$url" "$host" "$@" >/dev/null
   local hey_out; hey_out=$(taskset -c 1 hey -z "${SECS}s" -c 10 -q 100 "${heyhdr[@]}" "$url")
   local h50; h50=$(echo "$hey_out" | awk '/ 50% in/ {printf "%.2fms", $3 * 1000}')
   local h99; h99=$(echo "$hey_out" | awk '/ 99% in/ {printf "%.2fms", $3 * 1000}')
@@ -284,25 +293,17 @@ RSS_RUNS=${QMESH_BENCH_RSS_RUNS:-2}
 if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
   sidecar client-fresh $FRESH_ADMIN $FRESH_OUT "" app=client-fresh "${CLIENT_OPTS[@]}"; FRESH_PID=$!; PIDS+=($FRESH_PID)
   until curl -sf -H "host: direct:9080" "http://127.0.0.1:$FRESH_OUT/" >/dev/null; do sleep 0.3; done
-  fresh_warm=0 s1=$(jit_seconds "$FRESH_PID"); : > "$WORK/fresh-warmup-rss.txt"
-  while :; do
-    (for _ in 1 2 3 4; do sleep 1; rss_mb "$FRESH_PID"; done >> "$WORK/fresh-warmup-rss.txt") &
-    taskset -c 1 hey -z 5s -c 10 -q 100 -host direct:9080 "http://127.0.0.1:$FRESH_OUT/" >/dev/null
-    wait $!
-    fresh_warm=$((fresh_warm + 5))
-    s0=$s1; s1=$(jit_seconds "$FRESH_PID")
-    echo "fresh|1k warm-up $fresh_warm s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
-    awk -v a="$s0" -v b="$s1" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}' && break
-    [ "$fresh_warm" -ge "${QMESH_BENCH_WARMUP_FRESH:-120}" ] && break
-  done
-  echo "fresh client sidecar, warm-up at 1000 req/s: $fresh_warm s, RSS $(sort -n "$WORK/fresh-warmup-rss.txt" | awk '{v[NR] = $1} END {printf "median %d (max %d)", v[int((NR + 1) / 2)], v[NR]}') MB"
+  (while sleep 1; do rss_mb "$FRESH_PID"; done > "$WORK/fresh-warmup-rss.txt") & SAMPLER=$!
+  fresh_warm=$(warm_1k fresh "${QMESH_BENCH_WARMUP_FRESH:-120}" "http://127.0.0.1:$FRESH_OUT/" direct:9080 "$FRESH_PID")
+  kill "$SAMPLER"
+  echo "fresh client sidecar, warm-up at 1000 req/s: $fresh_warm s, RSS median $(median_max "$WORK/fresh-warmup-rss.txt") MB"
   fresh_rss="" fresh_p99=""
   for ((r = 1; r <= RSS_RUNS; r++)); do
     (for _ in $(seq 1 29); do sleep 1; rss_mb "$FRESH_PID"; done > "$WORK/fresh-rss.txt") &
     fresh_p99+=" $(taskset -c 1 hey -z 30s -c 10 -q 100 -host direct:9080 "http://127.0.0.1:$FRESH_OUT/" \
       | awk '/ 99% in/ {printf "%.1f", $3 * 1000}')"
     wait $!
-    fresh_rss+=" $(sort -n "$WORK/fresh-rss.txt" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int((NR + 1) / 2)], v[NR]}')"
+    fresh_rss+=" $(median_max "$WORK/fresh-rss.txt")"
   done
   kill "$FRESH_PID"
   echo "one hop at 1000 req/s only (a fresh client sidecar after its warm-up, hey 10 x 100 req/s, 30 s runs): RSS median per second of each run$fresh_rss MB; p99$fresh_p99 ms"
