@@ -197,6 +197,8 @@ jit_seconds() { jit_stat 4 "$@"; }
 rss_mb() { local t=0; for p in $(with_children "$@"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((t / 1024)); }
 # Whether a JVM compiled for at most QMESH_BENCH_JIT_QUIET seconds between two readings (jit_seconds).
 jit_quiet() { awk -v a="$1" -v b="$2" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEGIN {exit !(b - a <= q)}'; }
+# Writes a process's RSS (MB) to a file every second until killed: rss_sampler file pids...
+rss_sampler() { local f=$1; shift; while sleep 1; do rss_mb "$@"; done > "$f"; }
 # "median (max max)" of the numbers in a file, one per line.
 median_max() { sort -n "$1" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int((NR + 1) / 2)], v[NR]}'; }
 # The warm-up at 1000 req/s (hey, 10 x 100 req/s): one request per wake-up takes branches that full
@@ -293,16 +295,16 @@ RSS_RUNS=${QMESH_BENCH_RSS_RUNS:-2}
 if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
   sidecar client-fresh $FRESH_ADMIN $FRESH_OUT "" app=client-fresh "${CLIENT_OPTS[@]}"; FRESH_PID=$!; PIDS+=($FRESH_PID)
   until curl -sf -H "host: direct:9080" "http://127.0.0.1:$FRESH_OUT/" >/dev/null; do sleep 0.3; done
-  (while sleep 1; do rss_mb "$FRESH_PID"; done > "$WORK/fresh-warmup-rss.txt") & SAMPLER=$!
+  rss_sampler "$WORK/fresh-warmup-rss.txt" "$FRESH_PID" & SAMPLER=$!; PIDS+=($SAMPLER)
   fresh_warm=$(warm_1k fresh "${QMESH_BENCH_WARMUP_FRESH:-120}" "http://127.0.0.1:$FRESH_OUT/" direct:9080 "$FRESH_PID")
   kill "$SAMPLER"
   echo "fresh client sidecar, warm-up at 1000 req/s: $fresh_warm s, RSS median $(median_max "$WORK/fresh-warmup-rss.txt") MB"
   fresh_rss="" fresh_p99=""
   for ((r = 1; r <= RSS_RUNS; r++)); do
-    (for _ in $(seq 1 29); do sleep 1; rss_mb "$FRESH_PID"; done > "$WORK/fresh-rss.txt") &
+    rss_sampler "$WORK/fresh-rss.txt" "$FRESH_PID" & SAMPLER=$!; PIDS+=($SAMPLER)
     fresh_p99+=" $(taskset -c 1 hey -z 30s -c 10 -q 100 -host direct:9080 "http://127.0.0.1:$FRESH_OUT/" \
       | awk '/ 99% in/ {printf "%.1f", $3 * 1000}')"
-    wait $!
+    kill "$SAMPLER"
     fresh_rss+=" $(median_max "$WORK/fresh-rss.txt")"
   done
   kill "$FRESH_PID"
