@@ -24,10 +24,40 @@ class JvmMetersTest {
           "process_cpu_time_ns_total ",
           "jvm_classes_loaded_classes ",
           "process_uptime_seconds ",
+          "jvm_gc_pause_seconds_count\\{gc=\"",
         }) {
       assertThat(Pattern.compile("(?m)^" + series).matcher(scrape).find())
           .as(series + " in\n" + scrape)
           .isTrue();
     }
+  }
+
+  @Test
+  void collectionsAreReadFromTheCollectorsBeansNotFromNotifications() {
+    PrometheusMeterRegistry registry =
+        JvmMeters.bind(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+
+    // Read when scraped: a meter per collector, whose count follows the collector's bean. A
+    // binder that listens to GC notifications (Micrometer's JvmGcMetrics) registers a Timer.
+    var pauses = registry.find("jvm.gc.pause").meters();
+    assertThat(pauses)
+        .isNotEmpty()
+        .allSatisfy(
+            m -> assertThat(m).isInstanceOf(io.micrometer.core.instrument.FunctionTimer.class));
+    long before = collections();
+    System.gc();
+    long after = collections();
+    assertThat(after).isGreaterThan(before);
+    assertThat(
+            pauses.stream()
+                .mapToDouble(m -> ((io.micrometer.core.instrument.FunctionTimer) m).count())
+                .sum())
+        .isGreaterThanOrEqualTo(after);
+  }
+
+  private static long collections() {
+    return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionCount)
+        .sum();
   }
 }
