@@ -2,7 +2,9 @@ package io.qmesh.gateway;
 
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.prometheus.client.CollectorRegistry;
 import io.qmesh.proxy.Admin;
+import io.qmesh.proxy.CoarseClock;
 import io.qmesh.proxy.JvmMeters;
 import io.qmesh.proxy.ProxyConfig;
 import io.quarkus.runtime.StartupEvent;
@@ -21,11 +23,13 @@ import java.util.Map;
 @ApplicationScoped
 public class AdminEndpoint {
 
-  /** The proxy's meters, with the JVM's and the process's. */
+  /** The proxy's meters, with the JVM's and the process's, on the coarse clock. */
   @Produces
   @Singleton
   PrometheusMeterRegistry prometheus() {
-    return JvmMeters.bind(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    return JvmMeters.bind(
+        new PrometheusMeterRegistry(
+            PrometheusConfig.DEFAULT, new CollectorRegistry(), CoarseClock.INSTANCE));
   }
 
   void start(
