@@ -903,6 +903,10 @@ public final class HttpProxy {
     private final HttpServerRequest request;
     private final io.vertx.core.http.HttpServerResponse response;
     private final long start = System.nanoTime();
+
+    /** When the request finished, read once for its metrics and its logs (0: not yet). */
+    private long end;
+
     boolean done;
 
     /** Envoy's response flags of this request ({@code -} for none), for the Istio metrics. */
@@ -966,7 +970,11 @@ public final class HttpProxy {
       proxy.stats.finished(status);
       IstioMetrics metrics = proxy.metrics;
       int dropped = observers == null ? 0 : observers.droppedMetrics();
-      if (metrics != null && (dropped & IstioMetrics.HTTP) != IstioMetrics.HTTP) {
+      boolean recorded = metrics != null && (dropped & IstioMetrics.HTTP) != IstioMetrics.HTTP;
+      if (recorded || observers != null) {
+        end = System.nanoTime();
+      }
+      if (recorded) {
         String contentType = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
         boolean grpc = contentType != null && contentType.startsWith("application/grpc");
         metrics.record(
@@ -982,7 +990,7 @@ public final class HttpProxy {
             status,
             grpc ? grpcStatus : null,
             flags,
-            (System.nanoTime() - start) / 1e6,
+            (end - start) / 1e6,
             request.bytesRead(),
             response.bytesWritten(),
             dropped);
@@ -1011,11 +1019,14 @@ public final class HttpProxy {
       this.startMillis = System.currentTimeMillis();
       Tracers tracers = proxy.tracers;
       if (o.tracing() != null && tracers != null) {
-        String name =
-            route != null && route.operation() != null
-                ? route.operation()
-                : view.authority() + view.path();
-        trace = tracers.start(request.headers(), o.tracing(), proxy.spanKind, name);
+        trace =
+            tracers.start(
+                request.headers(),
+                o.tracing(),
+                proxy.spanKind,
+                route != null ? route.operation() : null,
+                view.authority(),
+                view.path());
       }
     }
 
@@ -1151,7 +1162,7 @@ public final class HttpProxy {
 
     @Override
     public long durationMillis() {
-      return (System.nanoTime() - start) / 1_000_000;
+      return ((end != 0 ? end : System.nanoTime()) - start) / 1_000_000;
     }
 
     @Override

@@ -148,8 +148,17 @@ public final class Tracers implements AutoCloseable {
    * context into the upstream request's: in the collector's own format (B3 for Zipkin, as Envoy's
    * Zipkin tracer; W3C for OpenTelemetry, as Envoy's OpenTelemetry tracer; both when nothing is
    * reported), and in every format the caller used, so a context is never lost on the way.
+   *
+   * @param operation the span's name the route gives (its decorator), or null for Envoy's default,
+   *     {@code authority + path}
    */
-  public Trace start(MultiMap headers, TracePolicy policy, SpanKind kind, String name) {
+  public Trace start(
+      MultiMap headers,
+      TracePolicy policy,
+      SpanKind kind,
+      String operation,
+      String authority,
+      String path) {
     // Most requests at an edge carry no context: no parsing then.
     boolean b3Single = headers.contains(B3_SINGLE_HEADER);
     boolean w3c = headers.contains(TRACEPARENT);
@@ -185,7 +194,9 @@ public final class Tracers implements AutoCloseable {
     }
     Span span =
         tracer(collector)
-            .spanBuilder(name)
+            // The route's operation name, else Envoy's default: the request's host and path (made
+            // only for a span that is reported: most requests are not sampled).
+            .spanBuilder(operation != null ? operation : authority + path)
             .setParent(parent)
             .setSpanKind(kind)
             .setAllAttributes(identity)

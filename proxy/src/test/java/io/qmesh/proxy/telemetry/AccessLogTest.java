@@ -254,7 +254,8 @@ public class AccessLogTest {
     Path file = tmp.resolve("busy.log");
     // An interval no test outlives: only the 64 KiB mark can get these lines out.
     AccessLogWriter writer =
-        new AccessLogWriter(file.toString(), java.time.Duration.ofHours(1).toMillis());
+        new AccessLogWriter(
+            file.toString(), java.time.Duration.ofHours(1).toMillis(), AccessLogWriter.POLL_MILLIS);
     String pad = "x".repeat(95);
     int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
     for (int i = 0; i < n; i++) {
@@ -268,6 +269,30 @@ public class AccessLogTest {
     for (int i = 0; i < lines.size(); i++) {
       assertThat(lines.get(i)).isEqualTo(String.format("%04d", i) + pad);
     }
+  }
+
+  @Test
+  void whileLinesComeFastTheWriterPollsAndIsNotWoken() throws Exception {
+    AccessLog log = log("%REQ(USER-AGENT)%\n");
+    Path file = tmp.resolve("polled.log");
+    // Intervals no test outlives: the first 64 KiB wake the writer, which then polls.
+    long hour = java.time.Duration.ofHours(1).toMillis();
+    AccessLogWriter writer = new AccessLogWriter(file.toString(), hour, hour);
+    String pad = "x".repeat(95);
+    int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
+    for (int i = 0; i < n; i++) {
+      writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(writer::polling);
+    assertThat(writer.wakeups()).isEqualTo(1);
+
+    // Another 64 KiB: no futex call from the event loop; the writer's poll takes them.
+    for (int i = 0; i < n; i++) {
+      writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
+    }
+    assertThat(writer.wakeups()).isEqualTo(1);
   }
 
   private static byte[] concat(byte[]... parts) {
