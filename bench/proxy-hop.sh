@@ -369,14 +369,15 @@ telemetry_configured() { curl -sf "http://127.0.0.1:$1/config_dump" | grep -qE "
 # wrk run, not its warm-up) as a JFR profile; QMESH_BENCH_TEL_PROFILER=libasyncProfiler.so:
 # profile them with async-profiler instead (CPU, by thread, collapsed stacks in
 # $WORK/tel-<cycle>.txt and $WORK/tel-<cycle>-off.txt; each one's request count in
-# $WORK/profiled, for samples per request).
+# $WORK/profiled, for samples per request); QMESH_BENCH_TEL_PROFILE_EVENT: what it samples
+# (default event=cpu,interval=1ms; event=alloc for allocations).
 profile() { # start|stop file (of the proxy PROFILE_PID)
   if [ -n "${QMESH_BENCH_TEL_JFR:-}" ]; then
     if [ "$1" = start ]; then jcmd "$PROFILE_PID" JFR.start name=tel settings=profile >/dev/null
     else jcmd "$PROFILE_PID" JFR.stop name=tel filename="${QMESH_BENCH_TEL_JFR%.jfr}-$2.jfr" >/dev/null; fi
   elif [ -n "${QMESH_BENCH_TEL_PROFILER:-}" ]; then
     # jcmd cuts an unquoted argument at its first comma: the agent's options go quoted.
-    if [ "$1" = start ]; then jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" '"start,event=cpu,interval=1ms,threads"' >/dev/null
+    if [ "$1" = start ]; then jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"start,${QMESH_BENCH_TEL_PROFILE_EVENT:-event=cpu,interval=1ms},threads\"" >/dev/null
     else jcmd "$PROFILE_PID" JVMTI.agent_load "$QMESH_BENCH_TEL_PROFILER" "\"stop,file=$WORK/tel-$2.txt,collapsed\"" >/dev/null; fi
   fi
 }
