@@ -186,6 +186,17 @@ cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done; echo $((t * 1000 / $(getconf CLK_TCK)))
 }
+pair_run() { # label url pid -> "req/s cpu-ms-per-1000" of one short wrk run (of the pid's CPU)
+  local c0 c1 out
+  c0=$(cpu_ms "$3")
+  out=$(taskset -c 1 wrk -t1 -c50 -d"${QMESH_BENCH_TEL_SECS:-5}"s -H "Host: direct:9080" "$2")
+  c1=$(cpu_ms "$3")
+  echo "$out" | awk -v c=$((c1 - c0)) '/requests in/ {n = $1} /Requests\/sec/ {r = $2}
+    END {printf "%d %.1f\n", r, c * 1000 / n}'
+}
+median() { # [printf format, default %.1f] of the numbers on stdin
+  sort -n | awk -v f="${1:-%.1f}" '{v[NR] = $1} END {if (NR) printf f, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
 # A column of `jstat -compiler` for the first pid, if it is a JVM (0 otherwise): 1, the methods
 # compiled; 4, the seconds spent compiling.
 jit_stat() { local col=$1 v=""; shift
@@ -282,6 +293,32 @@ run "qmesh 1 hop" "http://127.0.0.1:$CLIENT_OUT/" "direct:9080" "http://127.0.0.
 run "qmesh pair" "http://127.0.0.1:$CLIENT_OUT/" "meshed:9080" "" "$CLIENT_PID" "$SERVER_PID"
 run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "$HAPROXY_PID"
 run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY + 10))/" "$NGINX_PID"
+
+# The table runs each path once, minutes apart, and on this machine a path's throughput moves by
+# 10-30% from one run to another (nginx made 28-48k req/s over one morning). So the data plane
+# issue's ratio, one hop against nginx, is also measured in turns: QMESH_BENCH_PEER_PAIRS rounds
+# (default 10, 0: none) of one short wrk run each (QMESH_BENCH_TEL_SECS, 5 s) of the one hop,
+# nginx and HAProxy, the order rotating each round; the figure is the median of the rounds'
+# ratios, of throughput and of CPU per request.
+PEER_PAIRS=${QMESH_BENCH_PEER_PAIRS:-10}
+if [ -z "$ONLY" ] && [ "$PEER_PAIRS" -gt 0 ]; then
+  : > "$WORK/peers"
+  for ((round = 1; round <= PEER_PAIRS; round++)); do
+    declare -A got=()
+    for k in 0 1 2; do
+      case $(((round + k) % 3)) in
+        0) got[q]=$(pair_run qmesh "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID") ;;
+        1) got[n]=$(pair_run nginx "http://127.0.0.1:$NGINX_PROXY/" "$NGINX_PID") ;;
+        2) got[h]=$(pair_run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "$HAPROXY_PID") ;;
+      esac
+    done
+    echo "$round ${got[q]} ${got[n]} ${got[h]}" >> "$WORK/peers"
+  done
+  echo "one hop in turns with the peers, $PEER_PAIRS rounds ($WORK/peers):" \
+    "throughput $(awk '{print $2 / $4}' "$WORK/peers" | median %.2f)x nginx's" \
+    "(rounds: $(awk '{printf "%.2f ", $2 / $4}' "$WORK/peers" | xargs)), $(awk '{print $2 / $6}' "$WORK/peers" | median %.2f)x HAProxy's;" \
+    "CPU per request $(awk '{print $3 / $5}' "$WORK/peers" | median %.2f)x nginx's, $(awk '{print $3 / $7}' "$WORK/peers" | median %.2f)x HAProxy's"
+fi
 
 # The data plane issue's RSS target is at 1000 req/s: the table's RSS is read after full load,
 # which grows the heap. So a fresh client sidecar (the same build and options) carries only that
@@ -427,14 +464,6 @@ if [ "$TEL_RUNS" = 1 ]; then
   # machine that drifts faster or slower during the pairs weighs on both alike: on this machine a
   # 10 s run of one sidecar against one of the other, minutes apart, varied by 30% from one cycle
   # to the next while the telemetry's own code, in the profile, took 5-7% of a request's time.
-  pair_run() { # label url pid -> "req/s cpu-ms-per-1000" of one short wrk run
-    local c0 c1 out
-    c0=$(cpu_ms "$3")
-    out=$(taskset -c 1 wrk -t1 -c50 -d"${QMESH_BENCH_TEL_SECS:-5}"s -H "Host: direct:9080" "$2")
-    c1=$(cpu_ms "$3")
-    echo "$out" | awk -v c=$((c1 - c0)) '/requests in/ {n = $1} /Requests\/sec/ {r = $2}
-      END {printf "%d %.1f\n", r, c * 1000 / n}'
-  }
   for ((pair = 1; pair <= ${QMESH_BENCH_TEL_PAIRS:-20}; pair++)); do
     if ((pair % 2)); then
       on=$(pair_run +tel "http://127.0.0.1:$TEL_OUT/" "$TEL_PID"); off=$(pair_run -tel "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID")
@@ -444,7 +473,6 @@ if [ "$TEL_RUNS" = 1 ]; then
     echo "$pair $on $off" >> "$WORK/pairs"
   done
   # Each pair's loss of throughput and gain of CPU per request; their median and mean.
-  median() { sort -n | awk '{v[NR] = $1} END {if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
   if [ -s "$WORK/pairs" ]; then
     losses=$(awk '{printf "%.1f\n", 100 * (1 - $2 / $4)}' "$WORK/pairs" | sort -n)
     cpus=$(awk '{printf "%.1f\n", 100 * ($3 / $5 - 1)}' "$WORK/pairs")
