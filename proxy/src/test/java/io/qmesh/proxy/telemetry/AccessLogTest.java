@@ -257,10 +257,7 @@ public class AccessLogTest {
         new AccessLogWriter(
             file.toString(), java.time.Duration.ofHours(1).toMillis(), AccessLogWriter.POLL_MILLIS);
     String pad = "x".repeat(95);
-    int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
-    for (int i = 0; i < n; i++) {
-      writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
-    }
+    int n = writeOverFlushBytes(writer, log, pad);
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .until(() -> Files.exists(file) && Files.size(file) >= AccessLogWriter.FLUSH_BYTES);
@@ -278,21 +275,24 @@ public class AccessLogTest {
     // Intervals no test outlives: the first 64 KiB wake the writer, which then polls.
     long hour = java.time.Duration.ofHours(1).toMillis();
     AccessLogWriter writer = new AccessLogWriter(file.toString(), hour, hour);
-    String pad = "x".repeat(95);
-    int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
-    for (int i = 0; i < n; i++) {
-      writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
-    }
+    writeOverFlushBytes(writer, log, "x".repeat(95));
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .until(writer::polling);
     assertThat(writer.wakeups()).isEqualTo(1);
 
     // Another 64 KiB: no futex call from the event loop; the writer's poll takes them.
+    writeOverFlushBytes(writer, log, "x".repeat(95));
+    assertThat(writer.wakeups()).isEqualTo(1);
+  }
+
+  /** Lines of 100 bytes (a number, then {@code pad}), just over 64 KiB of them; how many. */
+  private static int writeOverFlushBytes(AccessLogWriter writer, AccessLog log, String pad) {
+    int n = AccessLogWriter.FLUSH_BYTES / 100 + 50;
     for (int i = 0; i < n; i++) {
       writer.write(log, request(T, Map.of("user-agent", String.format("%04d", i) + pad)));
     }
-    assertThat(writer.wakeups()).isEqualTo(1);
+    return n;
   }
 
   private static byte[] concat(byte[]... parts) {
