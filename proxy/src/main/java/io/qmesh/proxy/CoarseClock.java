@@ -12,6 +12,10 @@ import java.util.concurrent.locks.LockSupport;
  * per request with the system clock and 93 ns with a field (Micrometer's Prometheus registry, 5
  * million records). The windows it rotates are minutes long; a tenth of a second changes nothing.
  * The monotonic time (timers' durations) stays {@link System#nanoTime}.
+ *
+ * <p>Each tick also keeps the monotonic time it read with the wall time, so that the wall time of
+ * any {@link System#nanoTime} reading (a request's start, for the access log's {@code START_TIME})
+ * is known to the millisecond without reading the wall clock again ({@link #wallMillisAt}).
  */
 public final class CoarseClock implements Clock {
 
@@ -22,13 +26,20 @@ public final class CoarseClock implements Clock {
 
   private volatile long now = System.currentTimeMillis();
 
+  /** The wall time and the monotonic time of the last tick, read together. */
+  private record Tick(long wallMillis, long nanos) {}
+
+  private volatile Tick tick = new Tick(System.currentTimeMillis(), System.nanoTime());
+
   private CoarseClock() {
     Thread ticker =
         new Thread(
             () -> {
               while (true) {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS));
-                now = System.currentTimeMillis();
+                long wall = System.currentTimeMillis();
+                tick = new Tick(wall, System.nanoTime());
+                now = wall;
               }
             },
             "coarse-clock");
@@ -39,6 +50,15 @@ public final class CoarseClock implements Clock {
   @Override
   public long wallTime() {
     return now;
+  }
+
+  /**
+   * The wall time, in milliseconds, of a {@link System#nanoTime} reading: the last tick's, moved by
+   * the monotonic time since (a step of the wall clock shows from the next tick on).
+   */
+  public long wallMillisAt(long nanoTime) {
+    Tick t = tick;
+    return t.wallMillis() + Math.floorDiv(nanoTime - t.nanos(), 1_000_000L);
   }
 
   @Override

@@ -26,6 +26,21 @@ class CoarseClockTest {
   }
 
   @Test
+  void theWallTimeOfANanoTimeReadingIsTheSystemClocksToTheMillisecond() {
+    for (int i = 0; i < 50; i++) {
+      long before = System.currentTimeMillis();
+      long at = CoarseClock.INSTANCE.wallMillisAt(System.nanoTime());
+      long after = System.currentTimeMillis();
+      // One millisecond either way: the tick's two readings are not the same instant.
+      assertThat(at).isBetween(before - 1, after + 1);
+    }
+    // A reading from before: its own time, not the tick's.
+    long earlier = System.nanoTime() - 5_000_000_000L;
+    assertThat(CoarseClock.INSTANCE.wallMillisAt(earlier))
+        .isBetween(System.currentTimeMillis() - 5_100, System.currentTimeMillis() - 4_900);
+  }
+
+  @Test
   void aPrometheusRegistryOnItRecordsHistogramsAsOnTheSystemClock() {
     PrometheusMeterRegistry registry =
         new PrometheusMeterRegistry(

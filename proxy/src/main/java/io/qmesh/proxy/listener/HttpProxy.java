@@ -975,7 +975,11 @@ public final class HttpProxy {
         end = System.nanoTime();
       }
       if (recorded) {
-        String contentType = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
+        // gRPC calls are POSTs (its spec's only method): other requests skip the lookup.
+        String contentType =
+            request.method() == io.vertx.core.http.HttpMethod.POST
+                ? request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE)
+                : null;
         boolean grpc = contentType != null && contentType.startsWith("application/grpc");
         metrics.record(
             peer,
@@ -1016,7 +1020,7 @@ public final class HttpProxy {
       this.observers = o;
       this.route = route;
       this.view = view;
-      this.startMillis = System.currentTimeMillis();
+      this.startMillis = io.qmesh.proxy.CoarseClock.INSTANCE.wallMillisAt(start);
       Tracers tracers = proxy.tracers;
       if (o.tracing() != null && tracers != null) {
         trace =

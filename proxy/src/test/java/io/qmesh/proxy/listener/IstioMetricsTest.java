@@ -206,6 +206,23 @@ class IstioMetricsTest {
     }
   }
 
+  @Test
+  void onlyAPostIsGrpcAsgRpcCallsArePosts() throws Exception {
+    // A GET that says gRPC in its content type is not a gRPC call: counted as http, and the
+    // content type is not even looked up for it (gRPC's spec has POST as its only method).
+    assertThat(
+            b.get("reviews:9080", "/status/200", "content-type", "application/grpc").statusCode())
+        .isEqualTo(200);
+
+    for (SimpleMeterRegistry r : List.of(sourceRegistry, destinationRegistry)) {
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> !requests(r).isEmpty());
+      assertThat(requests(r)).hasSize(1);
+      assertThat(tags(requests(r).get(0))).containsEntry("request_protocol", "http");
+    }
+  }
+
   /**
    * Istio's stats filter as pilot writes it for a Telemetry's {@code metrics.overrides}: the plugin
    * config as a TypedStruct, one entry per dropped metric (the empty name: every metric).
