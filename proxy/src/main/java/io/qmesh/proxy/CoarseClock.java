@@ -24,8 +24,6 @@ public final class CoarseClock implements Clock {
   /** One per process: one thread ticks for every registry. */
   public static final CoarseClock INSTANCE = new CoarseClock();
 
-  private volatile long now = System.currentTimeMillis();
-
   /** The wall time and the monotonic time of the last tick, read together. */
   private record Tick(long wallMillis, long nanos) {}
 
@@ -37,9 +35,7 @@ public final class CoarseClock implements Clock {
             () -> {
               while (true) {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS));
-                long wall = System.currentTimeMillis();
-                tick = new Tick(wall, System.nanoTime());
-                now = wall;
+                tick = new Tick(System.currentTimeMillis(), System.nanoTime());
               }
             },
             "coarse-clock");
@@ -49,7 +45,7 @@ public final class CoarseClock implements Clock {
 
   @Override
   public long wallTime() {
-    return now;
+    return tick.wallMillis();
   }
 
   /**
