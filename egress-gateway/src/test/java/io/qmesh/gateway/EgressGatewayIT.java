@@ -105,6 +105,7 @@ class EgressGatewayIT {
         .until(() -> get(egressPort, "outside.example.com", "/x").startsWith("HTTP/1.1 200"));
     assertThat(get(egressPort, "outside.example.com", "/x"))
         .contains("outside GET /x host=outside.example.com");
+    mesh.assertEpollTransport("egress-gateway");
     assertThat(mesh.get(admin, "/config_dump").body())
         .contains("\"" + egressPort + "\"")
         .doesNotContain("\"" + ingressPort + "\"");

@@ -103,6 +103,7 @@ class GatewayIT {
     assertThat(get(port, "/productpage").body())
         .isEqualTo("web-v1 GET /productpage host=127.0.0.1:" + port + " end-user=null");
     assertThat(get(port, "/static/app.css").body()).startsWith("web-v1 GET /static/app.css");
+    mesh.assertEpollTransport("ingress-gateway");
     HttpResponse<String> other = get(port, "/other");
     assertThat(other.statusCode()).isEqualTo(404);
     assertThat(other.body()).isEqualTo("no route (NR)\n");

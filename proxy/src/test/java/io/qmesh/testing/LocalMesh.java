@@ -353,6 +353,22 @@ public final class LocalMesh implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Asserts that the proxy started as {@code name} runs its Vert.x on Netty's epoll transport (what
+   * its packaging and {@code quarkus.vertx.prefer-native-transport} ask for), not on Java NIO's
+   * selector.
+   */
+  public void assertEpollTransport(String name) throws Exception {
+    List<String> classes = loadedClasses(name);
+    if (!classes.contains("io.netty.channel.epoll.EpollEventLoop")
+        || classes.contains("io.netty.channel.nio.NioEventLoop")) {
+      throw new AssertionError(
+          name
+              + " does not run on Netty's epoll transport; its event loop classes: "
+              + classes.stream().filter(c -> c.endsWith("EventLoop")).toList());
+    }
+  }
+
   @Override
   public void close() throws InterruptedException {
     for (java.net.ServerSocket s : tcpApps) {

@@ -146,6 +146,9 @@ class SidecarIT {
       assertThat(call("http://echo:9080/r", "jason").body()).startsWith("echo-v2 ");
       assertThat(call("http://echo:9080/r", "alice").body()).startsWith("echo-v1 ");
     }
+    // Both ends of those requests ran on Netty's epoll transport.
+    mesh.assertEpollTransport("sidecar-client");
+    mesh.assertEpollTransport("sidecar-echo-v2");
   }
 
   @Test
