@@ -114,6 +114,17 @@ final class Exchange {
 
   private boolean relayOver;
 
+  /**
+   * The bytes of the answer's body still to come, when an HTTP/1.1 answer declared its length (it
+   * can have no trailers then); else -1. The chunk that completes the body ends the downstream
+   * response with it: one write, and on HTTP/2 one DATA frame with END_STREAM instead of a second
+   * frame, a second flush and a second system call.
+   */
+  private long bodyLeft = -1;
+
+  /** Whether the downstream response ended with the answer's last chunk (before its end event). */
+  private boolean endedWithBody;
+
   private long perTryTimer = -1;
   private long backoffTimer = -1;
   private boolean done;
@@ -588,9 +599,12 @@ final class Exchange {
       // A reason of its own (the standard one is Netty's constant, not a new status per answer).
       out.setStatusMessage(reason);
     }
-    if (!resp.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+    String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length == null) {
       // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
       out.setChunked(true);
+    } else if (resp.version() != HttpVersion.HTTP_2) {
+      bodyLeft = declaredLength(length);
     }
     // A source takes the destination's metadata off the answer; a destination adds its own.
     boolean takesPeerBack = metrics != null && metrics.reporter() == IstioMetrics.Reporter.SOURCE;
@@ -623,7 +637,21 @@ final class Exchange {
     resp.endHandler(v -> relayEnd());
   }
 
+  /** A content length as a number of bytes, or -1 when it is none (the decoder checked it). */
+  private static long declaredLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   private void relayChunk(Buffer data) {
+    if (bodyLeft >= 0 && (bodyLeft -= data.length()) <= 0) {
+      endedWithBody = true;
+      out.end(data, null);
+      return;
+    }
     out.write(data, null);
     if (out.writeQueueFull()) {
       currentResponse.pause();
@@ -635,7 +663,9 @@ final class Exchange {
     if (!relayOver) {
       relayOver = true;
       endAttempt();
-      out.reset();
+      if (!endedWithBody) {
+        out.reset();
+      }
     }
   }
 
@@ -645,6 +675,9 @@ final class Exchange {
     }
     relayOver = true;
     endAttempt();
+    if (endedWithBody) {
+      return;
+    }
     // gRPC's status travels in the trailers.
     MultiMap trailers = currentResponse.trailers();
     if (!trailers.isEmpty()) {

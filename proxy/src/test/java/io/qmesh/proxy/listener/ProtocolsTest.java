@@ -132,6 +132,11 @@ class ProtocolsTest {
                                     req.response().reset();
                                     return;
                                   }
+                                  if (req.path().equals("/fixed")) {
+                                    // A body of declared length (no chunks, no trailers).
+                                    req.response().end("a body of known length");
+                                    return;
+                                  }
                                   var resp = req.response().setChunked(true);
                                   resp.write(
                                       req.version()
@@ -304,6 +309,75 @@ class ProtocolsTest {
         send(client, new RequestOptions(post).setMethod(io.vertx.core.http.HttpMethod.GET));
     assertThat(empty.response().statusCode()).isEqualTo(200);
     assertThat(empty.body()).startsWith("HTTP_1_1 ").contains("transfer-encoding=null body=0");
+  }
+
+  @Test
+  void anHttp11AnswerOfKnownLengthReachesAnHttp2ClientAsHeadersAndOneFinalDataFrame()
+      throws Exception {
+    // The answer's last chunk ends the stream with it: without that, its DATA frame went out, and
+    // then an empty one with END_STREAM, each flushed in a system call of its own.
+    List<String> frames = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<Void> ended = new CompletableFuture<>();
+    io.netty.channel.EventLoopGroup group = new io.netty.channel.nio.NioEventLoopGroup(1);
+    try {
+      var recorder =
+          new io.netty.handler.codec.http2.Http2ChannelDuplexHandler() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+              if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame h) {
+                frames.add("HEADERS " + h.headers().status() + " end=" + h.isEndStream());
+              } else if (msg instanceof io.netty.handler.codec.http2.Http2DataFrame d) {
+                frames.add("DATA " + d.content().readableBytes() + " end=" + d.isEndStream());
+              }
+              if ((msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame h
+                      && h.isEndStream())
+                  || (msg instanceof io.netty.handler.codec.http2.Http2DataFrame d
+                      && d.isEndStream())) {
+                ended.complete(null);
+              }
+              io.netty.util.ReferenceCountUtil.release(msg);
+            }
+          };
+      io.netty.channel.Channel channel =
+          new io.netty.bootstrap.Bootstrap()
+              .group(group)
+              .channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+              .handler(
+                  new io.netty.channel.ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel c) {
+                      c.pipeline()
+                          .addLast(
+                              io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient()
+                                  .build(),
+                              recorder);
+                    }
+                  })
+              .connect("127.0.0.1", proxyPort)
+              .sync()
+              .channel();
+      var headers =
+          new io.netty.handler.codec.http2.DefaultHttp2Headers()
+              .method("GET")
+              .scheme("http")
+              .authority("web1:8081")
+              .path("/fixed");
+      channel
+          .eventLoop()
+          .submit(
+              () ->
+                  channel.writeAndFlush(
+                      new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(headers, true)
+                          .stream(recorder.newStream())))
+          .sync();
+      ended.get(10, TimeUnit.SECONDS);
+      channel.close().sync();
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+    assertThat(frames).hasSize(2);
+    assertThat(frames.get(0)).isEqualTo("HEADERS 200 end=false");
+    assertThat(frames.get(1)).isEqualTo("DATA 22 end=true");
   }
 
   @Test
