@@ -318,12 +318,21 @@ public final class LocalMesh implements AutoCloseable {
   }
 
   public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    // The kernel may hand the same free port out twice in a row (it was closed in between): a
+    // port is given once per test JVM, so that two components never get the same one.
+    while (true) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        if (HANDED_OUT.add(s.getLocalPort())) {
+          return s.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * The classes the component started as {@code name} has loaded, one name per line ({@code jcmd
