@@ -179,6 +179,13 @@ done
 until curl -sf -H "host: meshed:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null \
   && curl -sf -H "host: direct:9080" "http://127.0.0.1:$CLIENT_OUT/" >/dev/null; do sleep 0.3; done
 [ "$TEL_RUNS" = 1 ] && until curl -sf -H "host: direct:9080" "http://127.0.0.1:$TEL_OUT/" >/dev/null; do sleep 0.3; done
+# QMESH_BENCH_HOLD=1: no runs; the setup stays up for measuring by hand until the script is stopped.
+if [ -n "${QMESH_BENCH_HOLD:-}" ]; then
+  echo "holding: backend 127.0.0.1:$BACKEND (h2c $((BACKEND + 3))); one hop: the client sidecar" \
+    "(pid $CLIENT_PID) on 127.0.0.1:$CLIENT_OUT, host direct:9080; pair: host meshed:9080;" \
+    "nginx 127.0.0.1:$NGINX_PROXY (h2c $((NGINX_PROXY + 10))); HAProxy 127.0.0.1:$HAPROXY_PORT"
+  while sleep 3600; do :; done
+fi
 
 with_children() { for p in "$@"; do echo "$p"; pgrep -P "$p" || true; done; }
 cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms

@@ -121,8 +121,8 @@ public final class HttpProxy {
     this.config = config;
     this.routeTable = routeTable;
     this.stats = stats;
-    this.http1 = vertx.createHttpClient(http1Options());
-    this.http2 = vertx.createHttpClient(http2Options());
+    this.http1 = newClient(http1Options());
+    this.http2 = newClient(http2Options());
     this.tcp = vertx.createNetClient();
   }
 
@@ -144,6 +144,11 @@ public final class HttpProxy {
 
   /** Streams an HTTP/2 client may have open on one downstream connection. */
   static final long MAX_CONCURRENT_STREAMS = 1024;
+
+  /** An upstream client whose HTTP/2 connections flush once per event-loop turn. */
+  private HttpClient newClient(HttpClientOptions options) {
+    return vertx.createHttpClient(options).connectionHandler(Http2Flushes::consolidate);
+  }
 
   private static HttpClientOptions http1Options() {
     return new HttpClientOptions().setKeepAlive(true).setMaxPoolSize(HTTP1_POOL);
@@ -276,6 +281,7 @@ public final class HttpProxy {
             ? FrontedServers.http(vertx, options, in::front)
             : vertx.createHttpServer(options);
     return server
+        .connectionHandler(Http2Flushes::consolidate)
         .requestHandler(this::handle)
         .listen(port, host)
         .onSuccess(s -> listenPort = s.actualPort());
@@ -526,7 +532,7 @@ public final class HttpProxy {
         .computeIfAbsent(
             idleTimeoutSeconds,
             s ->
-                vertx.createHttpClient(
+                newClient(
                     (h2 ? http2Options() : http1Options())
                         .setKeepAliveTimeout(s)
                         .setHttp2KeepAliveTimeout(s)));
@@ -572,7 +578,7 @@ public final class HttpProxy {
           if (idle > 0) {
             o.setKeepAliveTimeout(idle).setHttp2KeepAliveTimeout(idle);
           }
-          return vertx.createHttpClient(
+          return newClient(
               origination != null
                   ? origination.client(o)
                   : tls.client(o, upstreamTls.identities()));
