@@ -201,6 +201,14 @@ pair_run() { # label url pid -> "req/s cpu-ms-per-1000" of one short wrk run (of
   echo "$out" | awk -v c=$((c1 - c0)) '/requests in/ {n = $1} /Requests\/sec/ {r = $2}
     END {printf "%d %.1f\n", r, c * 1000 / n}'
 }
+pair_run_h2() { # label url pid -> "req/s cpu-ms-per-1000" of one short h2load run over h2c
+  local c0 c1 out
+  c0=$(cpu_ms "$3")
+  out=$(taskset -c 1 h2load -c 10 -m 10 -D "${QMESH_BENCH_TEL_SECS:-5}" -H ":authority: direct:9080" "$2" 2>/dev/null)
+  c1=$(cpu_ms "$3")
+  echo "$out" | awk -v c=$((c1 - c0)) '/finished in/ {gsub(",", "", $4); r = $4}
+    /^requests:/ {n = $8} END {printf "%d %.1f\n", r, n ? c * 1000 / n : 0}'
+}
 median() { # [printf format, default %.1f] of the numbers on stdin
   sort -n | awk -v f="${1:-%.1f}" '{v[NR] = $1} END {if (NR) printf f, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
@@ -306,25 +314,35 @@ run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY +
 # issue's ratio, one hop against nginx, is also measured in turns: QMESH_BENCH_PEER_PAIRS rounds
 # (default 10, 0: none) of one short wrk run each (QMESH_BENCH_TEL_SECS, 5 s) of the one hop,
 # nginx and HAProxy, the order rotating each round; the figure is the median of the rounds'
-# ratios, of throughput and of CPU per request.
+# ratios, of throughput and of CPU per request. Then the same rounds over HTTP/2 with h2load
+# (h2c, 10 connections x 10 streams; QMESH_BENCH_PEER_H2=0: none).
 PEER_PAIRS=${QMESH_BENCH_PEER_PAIRS:-10}
-if [ -z "$ONLY" ] && [ "$PEER_PAIRS" -gt 0 ]; then
-  : > "$WORK/peers"
+peer_rounds() { # file runner qmesh-url nginx-url haproxy-url label
+  local file=$1 runner=$2
+  : > "$file"
   for ((round = 1; round <= PEER_PAIRS; round++)); do
     declare -A got=()
     for k in 0 1 2; do
       case $(((round + k) % 3)) in
-        0) got[q]=$(pair_run qmesh "http://127.0.0.1:$CLIENT_OUT/" "$CLIENT_PID") ;;
-        1) got[n]=$(pair_run nginx "http://127.0.0.1:$NGINX_PROXY/" "$NGINX_PID") ;;
-        2) got[h]=$(pair_run haproxy "http://127.0.0.1:$HAPROXY_PORT/" "$HAPROXY_PID") ;;
+        0) got[q]=$($runner qmesh "$3" "$CLIENT_PID") ;;
+        1) got[n]=$($runner nginx "$4" "$NGINX_PID") ;;
+        2) got[h]=$($runner haproxy "$5" "$HAPROXY_PID") ;;
       esac
     done
-    echo "$round ${got[q]} ${got[n]} ${got[h]}" >> "$WORK/peers"
+    echo "$round ${got[q]} ${got[n]} ${got[h]}" >> "$file"
   done
-  echo "one hop in turns with the peers, $PEER_PAIRS rounds ($WORK/peers):" \
-    "throughput $(awk '{print $2 / $4}' "$WORK/peers" | median %.2f)x nginx's" \
-    "(rounds: $(awk '{printf "%.2f ", $2 / $4}' "$WORK/peers" | xargs)), $(awk '{print $2 / $6}' "$WORK/peers" | median %.2f)x HAProxy's;" \
-    "CPU per request $(awk '{print $3 / $5}' "$WORK/peers" | median %.2f)x nginx's, $(awk '{print $3 / $7}' "$WORK/peers" | median %.2f)x HAProxy's"
+  echo "$6 in turns with the peers, $PEER_PAIRS rounds ($file):" \
+    "throughput $(awk '{print $2 / $4}' "$file" | median %.2f)x nginx's" \
+    "(rounds: $(awk '{printf "%.2f ", $2 / $4}' "$file" | xargs)), $(awk '{print $2 / $6}' "$file" | median %.2f)x HAProxy's;" \
+    "CPU per request $(awk '{print $3 / $5}' "$file" | median %.2f)x nginx's, $(awk '{print $3 / $7}' "$file" | median %.2f)x HAProxy's"
+}
+if [ -z "$ONLY" ] && [ "$PEER_PAIRS" -gt 0 ]; then
+  peer_rounds "$WORK/peers" pair_run "http://127.0.0.1:$CLIENT_OUT/" "http://127.0.0.1:$NGINX_PROXY/" \
+    "http://127.0.0.1:$HAPROXY_PORT/" "one hop"
+  if [ "${QMESH_BENCH_PEER_H2:-1}" != 0 ]; then
+    peer_rounds "$WORK/peers-h2" pair_run_h2 "http://127.0.0.1:$CLIENT_OUT/" \
+      "http://127.0.0.1:$((NGINX_PROXY + 10))/" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "one hop over HTTP/2"
+  fi
 fi
 
 # The data plane issue's RSS target is at 1000 req/s: the table's RSS is read after full load,
