@@ -193,21 +193,20 @@ cpu_ms() { # utime+stime of the pids and their children (nginx's worker), in ms
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done; echo $((t * 1000 / $(getconf CLK_TCK)))
 }
-pair_run() { # label url pid -> "req/s cpu-ms-per-1000" of one short wrk run (of the pid's CPU)
-  local c0 c1 out
+pair_run() { # label url pid [h2] -> "req/s cpu-ms-per-1000" of one short run (of the pid's CPU):
+  # wrk over HTTP/1.1, or with h2, h2load over h2c (10 connections x 10 streams)
+  local c0 c1 out secs=${QMESH_BENCH_TEL_SECS:-5}
   c0=$(cpu_ms "$3")
-  out=$(taskset -c 1 wrk -t1 -c50 -d"${QMESH_BENCH_TEL_SECS:-5}"s -H "Host: direct:9080" "$2")
+  if [ "${4:-}" = h2 ]; then
+    out=$(taskset -c 1 h2load -c 10 -m 10 -D "$secs" -H ":authority: direct:9080" "$2" 2>/dev/null)
+  else
+    out=$(taskset -c 1 wrk -t1 -c50 -d"$secs"s -H "Host: direct:9080" "$2")
+  fi
   c1=$(cpu_ms "$3")
+  # wrk: "N requests in", "Requests/sec: R"; h2load: "finished in T, R req/s", "requests: N total".
   echo "$out" | awk -v c=$((c1 - c0)) '/requests in/ {n = $1} /Requests\/sec/ {r = $2}
-    END {printf "%d %.1f\n", r, c * 1000 / n}'
-}
-pair_run_h2() { # label url pid -> "req/s cpu-ms-per-1000" of one short h2load run over h2c
-  local c0 c1 out
-  c0=$(cpu_ms "$3")
-  out=$(taskset -c 1 h2load -c 10 -m 10 -D "${QMESH_BENCH_TEL_SECS:-5}" -H ":authority: direct:9080" "$2" 2>/dev/null)
-  c1=$(cpu_ms "$3")
-  echo "$out" | awk -v c=$((c1 - c0)) '/finished in/ {gsub(",", "", $4); r = $4}
-    /^requests:/ {n = $8} END {printf "%d %.1f\n", r, n ? c * 1000 / n : 0}'
+    /finished in/ {gsub(",", "", $4); r = $4} /^requests:/ {n = $2}
+    END {printf "%d %.1f\n", r, n ? c * 1000 / n : 0}'
 }
 median() { # [printf format, default %.1f] of the numbers on stdin
   sort -n | awk -v f="${1:-%.1f}" '{v[NR] = $1} END {if (NR) printf f, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
@@ -317,16 +316,16 @@ run nginx "http://127.0.0.1:$NGINX_PROXY/" "" "http://127.0.0.1:$((NGINX_PROXY +
 # ratios, of throughput and of CPU per request. Then the same rounds over HTTP/2 with h2load
 # (h2c, 10 connections x 10 streams; QMESH_BENCH_PEER_H2=0: none).
 PEER_PAIRS=${QMESH_BENCH_PEER_PAIRS:-10}
-peer_rounds() { # file runner qmesh-url nginx-url haproxy-url label
-  local file=$1 runner=$2
+peer_rounds() { # file protocol(h1|h2) qmesh-url nginx-url haproxy-url label
+  local file=$1 protocol=$2
   : > "$file"
   for ((round = 1; round <= PEER_PAIRS; round++)); do
     declare -A got=()
     for k in 0 1 2; do
       case $(((round + k) % 3)) in
-        0) got[q]=$($runner qmesh "$3" "$CLIENT_PID") ;;
-        1) got[n]=$($runner nginx "$4" "$NGINX_PID") ;;
-        2) got[h]=$($runner haproxy "$5" "$HAPROXY_PID") ;;
+        0) got[q]=$(pair_run qmesh "$3" "$CLIENT_PID" "$protocol") ;;
+        1) got[n]=$(pair_run nginx "$4" "$NGINX_PID" "$protocol") ;;
+        2) got[h]=$(pair_run haproxy "$5" "$HAPROXY_PID" "$protocol") ;;
       esac
     done
     echo "$round ${got[q]} ${got[n]} ${got[h]}" >> "$file"
@@ -337,10 +336,10 @@ peer_rounds() { # file runner qmesh-url nginx-url haproxy-url label
     "CPU per request $(awk '{print $3 / $5}' "$file" | median %.2f)x nginx's, $(awk '{print $3 / $7}' "$file" | median %.2f)x HAProxy's"
 }
 if [ -z "$ONLY" ] && [ "$PEER_PAIRS" -gt 0 ]; then
-  peer_rounds "$WORK/peers" pair_run "http://127.0.0.1:$CLIENT_OUT/" "http://127.0.0.1:$NGINX_PROXY/" \
+  peer_rounds "$WORK/peers" h1 "http://127.0.0.1:$CLIENT_OUT/" "http://127.0.0.1:$NGINX_PROXY/" \
     "http://127.0.0.1:$HAPROXY_PORT/" "one hop"
   if [ "${QMESH_BENCH_PEER_H2:-1}" != 0 ]; then
-    peer_rounds "$WORK/peers-h2" pair_run_h2 "http://127.0.0.1:$CLIENT_OUT/" \
+    peer_rounds "$WORK/peers-h2" h2 "http://127.0.0.1:$CLIENT_OUT/" \
       "http://127.0.0.1:$((NGINX_PROXY + 10))/" "http://127.0.0.1:$((HAPROXY_PORT + 10))/" "one hop over HTTP/2"
   fi
 fi

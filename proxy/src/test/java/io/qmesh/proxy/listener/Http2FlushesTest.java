@@ -50,7 +50,8 @@ class Http2FlushesTest {
 
   @Test
   void http11ConnectionsAreLeftAsTheyAre() throws Exception {
-    List<Boolean> consolidated = new ArrayList<>();
+    // Filled on the server's event loop, read by the test's thread.
+    List<Boolean> consolidated = new java.util.concurrent.CopyOnWriteArrayList<>();
     HttpServer server =
         await(
             vertx
