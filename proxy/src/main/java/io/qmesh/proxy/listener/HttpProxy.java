@@ -145,9 +145,18 @@ public final class HttpProxy {
   /** Streams an HTTP/2 client may have open on one downstream connection. */
   static final long MAX_CONCURRENT_STREAMS = 1024;
 
-  /** An upstream client whose HTTP/2 connections flush once per event-loop turn. */
+  /**
+   * An upstream client whose plaintext connections write from pooled direct buffers and whose
+   * HTTP/2 connections flush once per event-loop turn.
+   */
   private HttpClient newClient(HttpClientOptions options) {
-    return vertx.createHttpClient(options).connectionHandler(Http2Flushes::consolidate);
+    return vertx
+        .createHttpClient(options)
+        .connectionHandler(
+            c -> {
+              UpstreamBuffers.pooled(c);
+              Http2Flushes.consolidate(c);
+            });
   }
 
   private static HttpClientOptions http1Options() {
@@ -272,6 +281,10 @@ public final class HttpProxy {
     HttpServerOptions options =
         new HttpServerOptions()
             .setHttp2ClearTextEnabled(true)
+            // Upgrades are relayed to the upstream, which negotiates any WebSocket extension:
+            // no compression handshaker of the proxy's own in every HTTP/1.1 pipeline.
+            .setPerMessageWebSocketCompressionSupported(false)
+            .setPerFrameWebSocketCompressionSupported(false)
             .setInitialSettings(
                 new io.vertx.core.http.Http2Settings()
                     .setMaxConcurrentStreams(MAX_CONCURRENT_STREAMS));
