@@ -12,12 +12,15 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
 import io.netty.handler.ssl.util.TrustManagerFactoryWrapper;
+import io.netty.util.Attribute;
+import io.netty.util.AttributeKey;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.ClientOptionsBase;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.TrustOptions;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Set;
@@ -159,7 +162,28 @@ public final class MeshTls {
    * connection finds it at the cost of a lookup.
    */
   public static String peerIdentity(io.vertx.core.http.HttpConnection connection) {
-    return connection == null || !connection.isSsl() ? null : cached(connection.sslSession());
+    return connection == null || !isTls(connection) ? null : cached(connection.sslSession());
+  }
+
+  private static final AttributeKey<Boolean> TLS = AttributeKey.valueOf("qmesh.tls");
+
+  /**
+   * Whether a connection runs TLS, found in its pipeline once and kept on its channel: Vert.x's
+   * {@code isSsl()} searches the pipeline by class on every call, which a plaintext connection pays
+   * in full once per request. A connection's requests all come after TLS was settled on it (the
+   * inbound front decides on the first bytes).
+   */
+  private static boolean isTls(io.vertx.core.http.HttpConnection connection) {
+    if (!(connection instanceof ConnectionBase base)) {
+      return connection.isSsl();
+    }
+    Attribute<Boolean> tls = base.channel().attr(TLS);
+    Boolean known = tls.get();
+    if (known == null) {
+      known = connection.isSsl();
+      tls.set(known);
+    }
+    return known;
   }
 
   /** {@link #peerIdentity(io.vertx.core.http.HttpConnection)} of a TCP connection. */
