@@ -1,5 +1,6 @@
 package io.qmesh.proxy.listener;
 
+import static io.qmesh.proxy.listener.Backends.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.ChannelHandlerContext;
@@ -139,9 +140,5 @@ class Http2FlushesTest {
     assertThat(counting.get()).isEqualTo(2);
     // Every flush from the answers on (the consolidated one runs after the timer's task).
     return flushes.get();
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 }

@@ -1,5 +1,6 @@
 package io.qmesh.proxy.listener;
 
+import static io.qmesh.proxy.listener.Backends.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -7,7 +8,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
@@ -133,9 +133,5 @@ class UpstreamBuffersTest {
                 .request(new RequestOptions().setPort(port).setHost("127.0.0.1"))
                 .compose(r -> r.send().compose(resp -> resp.body())))
         .toString();
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 }
