@@ -2,6 +2,7 @@ package io.qmesh.proxy.listener;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.netty.util.AsciiString;
+import io.netty.util.NetUtil;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
@@ -23,11 +24,13 @@ import io.qmesh.proxy.telemetry.Observers;
 import io.qmesh.proxy.telemetry.Peer;
 import io.qmesh.proxy.telemetry.Tracers;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -36,6 +39,9 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -310,6 +316,18 @@ public final class HttpProxy {
     ProxyConfig cfg = config.get();
     if (in.method() == HttpMethod.CONNECT) {
       connect(in, cfg);
+      return;
+    }
+    if (in.version() != HttpVersion.HTTP_2 && hostRepeated(in.headers())) {
+      // RFC 9112 section 3.2: a request with more than one Host header gets a 400; which of them
+      // named the destination would be a guess (and one of them may name this proxy).
+      finish.flag(ResponseFlag.DPE);
+      in.response()
+          .setStatusCode(400)
+          .putHeader("connection", "close")
+          .putHeader("content-type", "text/plain")
+          .end("more than one Host header (DPE)\n")
+          .onComplete(written -> in.connection().close());
       return;
     }
     if (!in.headers().contains(X_REQUEST_ID)) {
@@ -866,10 +884,48 @@ public final class HttpProxy {
         });
   }
 
-  /** The host and port the request itself names, for ORIGINAL_DST clusters (passthrough). */
-  private static UpstreamHost originalDestination(HttpRequestView view) {
+  /** Whether an HTTP/1.x request carries more than one Host header. */
+  static boolean hostRepeated(MultiMap headers) {
+    if (headers instanceof io.netty.handler.codec.http.HttpHeaders decoded) {
+      var hosts = decoded.valueCharSequenceIterator(HttpHeaders.HOST);
+      return hosts.hasNext() && hosts.next() != null && hosts.hasNext();
+    }
+    return headers.getAll(HttpHeaders.HOST).size() > 1;
+  }
+
+  /**
+   * The host and port the request itself names, for ORIGINAL_DST clusters (passthrough); null when
+   * it names none, or names this listener: passed through, such a request would come back to the
+   * listener again and again (Istio's outbound listener sends its own port to the
+   * BlackHoleCluster).
+   */
+  private UpstreamHost originalDestination(HttpRequestView view) {
     String host = view.host();
-    return host.isEmpty() || view.port() <= 0 ? null : new UpstreamHost(host, view.port(), 1);
+    int port = view.port();
+    if (host.isEmpty() || port <= 0 || (port == listenPort && isLocal(host))) {
+      return null;
+    }
+    return new UpstreamHost(host, port, 1);
+  }
+
+  /** Whether a host names this machine's loopback (or any local address, as a wildcard listens). */
+  private static boolean isLocal(String host) {
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    if (h.equalsIgnoreCase("localhost") || h.startsWith("127.") || h.equals("::1")) {
+      return true;
+    }
+    if (!NetUtil.isValidIpV4Address(h) && !NetUtil.isValidIpV6Address(h)) {
+      return false;
+    }
+    try {
+      InetAddress address = InetAddress.getByName(h);
+      return address.isAnyLocalAddress()
+          || address.isLoopbackAddress()
+          || NetworkInterface.getByInetAddress(address) != null;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**

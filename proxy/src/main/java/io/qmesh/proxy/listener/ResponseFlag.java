@@ -30,7 +30,9 @@ public enum ResponseFlag {
   /** The fault filter delayed the request. */
   DI(200, "delayed by fault injection"),
   /** The fault filter aborted the request. */
-  FI(503, "fault filter abort");
+  FI(503, "fault filter abort"),
+  /** The downstream request broke HTTP's rules (Envoy's downstream protocol error). */
+  DPE(400, "downstream protocol error");
 
   final int status;
   final String message;

@@ -33,6 +33,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -405,6 +406,15 @@ class HttpProxyTest {
       assertThat(get("http://127.0.0.1:" + v2.actualPort() + "/direct").body())
           .startsWith("v2 GET /direct host=127.0.0.1:" + v2.actualPort());
       assertThat(get("http://127.0.0.1:" + closedPort + "/").statusCode()).isEqualTo(503);
+      // Passed through, a request for the listener itself would come back to it without end.
+      for (String self : List.of("127.0.0.1", "localhost", "[::1]")) {
+        assertThat(get("http://" + self + ":" + proxyPort + "/loop"))
+            .satisfies(
+                r -> {
+                  assertThat(r.statusCode()).isEqualTo(503);
+                  assertThat(r.body()).isEqualTo("no healthy upstream (UH)\n");
+                });
+      }
     } finally {
       CONFIG.set(before);
     }
@@ -490,6 +500,24 @@ class HttpProxyTest {
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body())
         .isEqualTo("v2 GET /reviews/0 host=127.0.0.1:" + port + " body=0 x-test=in");
+  }
+
+  @Test
+  void aRequestWithTwoHostHeadersGets400AndTheConnectionCloses() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(5000);
+      OutputStream out = s.getOutputStream();
+      out.write(
+          ("GET / HTTP/1.1\r\nHost: reviews:9080\r\nhost: 127.0.0.1:" + proxyPort + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(answer)
+          .startsWith("HTTP/1.1 400")
+          .containsIgnoringCase("connection: close")
+          .endsWith("more than one Host header (DPE)\n");
+    }
+    assertThat(get("http://reviews:9080/still-serving").statusCode()).isEqualTo(200);
   }
 
   @Test
