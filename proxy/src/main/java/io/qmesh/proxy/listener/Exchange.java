@@ -359,8 +359,7 @@ final class Exchange {
           proxy.vertx().setTimer(retry.perTryTimeout().toMillis(), t -> perTryTimeout(attemptSeq));
     }
     proxy
-        .client(h2, cluster, host)
-        .request(options)
+        .request(h2, cluster, host, options)
         .onComplete(
             ar -> {
               if (attemptSeq != seq || done) {

@@ -103,6 +103,8 @@ public final class HttpProxy {
   private final HttpClient http2;
   private final Map<Integer, HttpClient> idleHttp1 = new ConcurrentHashMap<>();
   private final Map<Integer, HttpClient> idleHttp2 = new ConcurrentHashMap<>();
+  private final Http1Pool http1Pool;
+  private final Map<Integer, Http1Pool> idleHttp1Pools = new ConcurrentHashMap<>();
   private final Map<HttpConnection, AtomicInteger> requestsPerConnection =
       new ConcurrentHashMap<>();
   private final NetClient tcp;
@@ -128,6 +130,7 @@ public final class HttpProxy {
     this.routeTable = routeTable;
     this.stats = stats;
     this.http1 = newClient(http1Options());
+    this.http1Pool = new Http1Pool(vertx, http1, HTTP1_POOL, HttpProxy::onUpstreamConnection);
     this.http2 = newClient(http2Options());
     this.tcp = vertx.createNetClient();
   }
@@ -156,13 +159,12 @@ public final class HttpProxy {
    * HTTP/2 connections flush once per event-loop turn.
    */
   private HttpClient newClient(HttpClientOptions options) {
-    return vertx
-        .createHttpClient(options)
-        .connectionHandler(
-            c -> {
-              UpstreamBuffers.pooled(c);
-              Http2Flushes.consolidate(c);
-            });
+    return vertx.createHttpClient(options).connectionHandler(HttpProxy::onUpstreamConnection);
+  }
+
+  private static void onUpstreamConnection(HttpConnection c) {
+    UpstreamBuffers.pooled(c);
+    Http2Flushes.consolidate(c);
   }
 
   private static HttpClientOptions http1Options() {
@@ -570,6 +572,48 @@ public final class HttpProxy {
   }
 
   /**
+   * An upstream request for an attempt: on a plaintext HTTP/1.1 connection from this event loop's
+   * pool ({@link Http1Pool}), else from the client for the protocol and the cluster's TLS.
+   */
+  Future<io.vertx.core.http.HttpClientRequest> request(
+      boolean h2,
+      ProxyConfig.ClusterRuntime cluster,
+      UpstreamHost host,
+      io.vertx.core.http.RequestOptions options) {
+    if (!h2 && options.getServer() == null && plaintext(cluster, host)) {
+      Future<io.vertx.core.http.HttpClientRequest> pooled =
+          pool(cluster.connections().idleTimeoutSeconds())
+              .request(
+                  options.getMethod(),
+                  options.getURI(),
+                  host.address(),
+                  host.port(),
+                  options.getConnectTimeout());
+      if (pooled != null) {
+        return pooled;
+      }
+    }
+    return client(h2, cluster, host).request(options);
+  }
+
+  private Http1Pool pool(int idleTimeoutSeconds) {
+    if (idleTimeoutSeconds <= 0) {
+      return http1Pool;
+    }
+    return idleHttp1Pools.computeIfAbsent(
+        idleTimeoutSeconds,
+        s -> new Http1Pool(vertx, client(false, s), HTTP1_POOL, HttpProxy::onUpstreamConnection));
+  }
+
+  /** Whether requests to {@code host} of {@code cluster} go without TLS. */
+  private boolean plaintext(ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
+    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
+    MeshTls tls = mtls;
+    return (upstreamTls == null || upstreamTls.origination() == null)
+        && (tls == null || !cluster.tlsTo(host));
+  }
+
+  /**
    * The client for a request to {@code host} of {@code cluster}: TLS with the user's certificates
    * when the cluster originates it, over Istio's mutual TLS when the cluster's TLS covers the host
    * and this proxy has a certificate source, else {@link #client(boolean, int)}. Clusters with the
@@ -577,12 +621,12 @@ public final class HttpProxy {
    */
   HttpClient client(boolean h2, ProxyConfig.ClusterRuntime cluster, UpstreamHost host) {
     int idle = cluster.connections().idleTimeoutSeconds();
-    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
-    Origination origination = upstreamTls == null ? null : upstreamTls.origination();
-    MeshTls tls = mtls;
-    if (origination == null && (tls == null || !cluster.tlsTo(host))) {
+    if (plaintext(cluster, host)) {
       return client(h2, idle);
     }
+    ProxyConfig.UpstreamTls upstreamTls = cluster.tls();
+    Origination origination = upstreamTls.origination();
+    MeshTls tls = mtls;
     // The common case (no idle timeout) looks up a key computed once per config.
     String key = idle <= 0 ? upstreamTls.clientKey() : upstreamTls.clientKey() + "|idle=" + idle;
     Map<String, HttpClient> clients = h2 ? tlsClientsH2 : tlsClients;
@@ -1324,6 +1368,8 @@ public final class HttpProxy {
   }
 
   public Future<Void> close() {
+    http1Pool.close();
+    idleHttp1Pools.values().forEach(Http1Pool::close);
     List<Future<Void>> closing =
         new ArrayList<>(List.of(http1.close(), http2.close(), tcp.close()));
     idleHttp1.values().forEach(c -> closing.add(c.close()));
