@@ -62,8 +62,17 @@ final class Supervisor {
       Process p = b.start();
       long started =
           p.info().startInstant().map(Instant::toEpochMilli).orElse(System.currentTimeMillis());
+      long ticks = Component.startTicks(p.pid());
       Component c =
-          new Component(l.name(), l.kind(), l.workload(), p.pid(), started, l.ports(), l.ready());
+          new Component(
+              l.name(),
+              l.kind(),
+              l.workload(),
+              p.pid(),
+              started,
+              Math.max(ticks, 0),
+              l.ports(),
+              l.ready());
       state.add(c);
       return c;
     } catch (IOException e) {

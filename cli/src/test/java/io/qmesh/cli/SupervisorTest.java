@@ -85,6 +85,49 @@ class SupervisorTest {
         .isFalse();
   }
 
+  @Test
+  void onLinuxTheKernelsStartTicksTellTheProcessWhateverTheWallClockDid() {
+    ProcessHandle me = ProcessHandle.current();
+    long ticks = Component.startTicks(me.pid());
+    assertThat(ticks).as("/proc/<pid>/stat on this Linux machine").isPositive();
+    long started = me.info().startInstant().orElseThrow().toEpochMilli();
+    // The JDK's start instant follows the wall clock's adjustments since boot: an hour's drift
+    // does not make the process another one while its ticks match.
+    assertThat(
+            new Component("me", "app", "me", me.pid(), started - 3_600_000, ticks, Map.of(), null)
+                .alive())
+        .isTrue();
+    assertThat(
+            new Component("me", "app", "me", me.pid(), started, ticks + 1, Map.of(), null).alive())
+        .isFalse();
+  }
+
+  @Test
+  void aStartedComponentRecordsItsStartTicks() {
+    Supervisor s = new Supervisor(home());
+    Component c =
+        s.start(
+            new Launch(
+                "sleeper",
+                "app",
+                "sleeper",
+                List.of("sleep", "30"),
+                Map.of(),
+                Map.of(),
+                List.of(),
+                null));
+    try {
+      assertThat(c.startTicks()).isPositive().isEqualTo(Component.startTicks(c.pid()));
+      // As mesh.json keeps it for the next command (`qmesh down` runs in another JVM).
+      assertThat(new MeshState(home()).find("sleeper"))
+          .hasValueSatisfying(r -> assertThat(r.startTicks()).isEqualTo(c.startTicks()));
+      assertThat(c.alive()).isTrue();
+    } finally {
+      s.stop(List.of(c), Duration.ofSeconds(5));
+    }
+    assertThat(c.alive()).isFalse();
+  }
+
   private static int freePort() throws Exception {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
