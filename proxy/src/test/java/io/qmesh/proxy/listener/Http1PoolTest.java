@@ -158,11 +158,10 @@ class Http1PoolTest {
     Http1Pool pool = pool(4, new HttpClientOptions().setKeepAliveTimeout(1));
     Context context = vertx.getOrCreateContext();
     String first = await(get(pool, context, port, "/"));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (closed.get() == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
-    assertThat(closed).as("the upstream saw the idle connection close").hasValue(1);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> assertThat(closed).as("the upstream saw the idle connection close").hasValue(1));
     // The next request opens a new connection.
     assertThat(await(get(pool, context, port, "/"))).startsWith("200 ").isNotEqualTo(first);
   }
