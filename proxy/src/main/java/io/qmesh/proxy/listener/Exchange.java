@@ -13,7 +13,6 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -43,7 +42,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * of the request once its body is complete, with {@code -shadow} added to the host, and their
  * answers are dropped.
  */
-final class Exchange {
+final class Exchange implements UpstreamStream.Answer {
 
   /** The gRPC status header's name, hashed once. */
   static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
@@ -102,15 +101,15 @@ final class Exchange {
   private int seq;
   private UpstreamHost host;
   private UpstreamHost[] tried;
-  private HttpClientRequest current;
+  private UpstreamStream current;
   private boolean currentEnded;
   private boolean retryAdmitted;
 
   /** Whether the current attempt holds its host's and the breaker's slots. */
   private boolean holding;
 
-  /** The answer being relayed, and whether its relay has ended (or failed). */
-  private HttpClientResponse currentResponse;
+  /** The stream whose answer is being relayed, and whether its relay has ended (or failed). */
+  private UpstreamStream answering;
 
   private boolean relayOver;
 
@@ -274,12 +273,12 @@ final class Exchange {
   void start() {
     finish.exchange = this;
     in.pause();
-    in.handler(this::chunk);
+    in.handler(this::requestChunk);
     in.endHandler(v -> requestEnd());
     attempt();
   }
 
-  private void chunk(Buffer data) {
+  private void requestChunk(Buffer data) {
     bodyBytes += data.length();
     if (!bodyLost) {
       if (body == null) {
@@ -292,16 +291,16 @@ final class Exchange {
         body.add(data);
       }
     }
-    HttpClientRequest req = current;
+    UpstreamStream req = current;
     if (req != null) {
-      if (chunkedIfBody && !req.isChunked()) {
+      if (chunkedIfBody && !req.chunked()) {
         // Nothing is written before the first chunk: the head still can say chunked.
-        req.setChunked(true);
+        req.chunked(true);
       }
-      req.write(data, null);
+      req.write(data);
       if (req.writeQueueFull()) {
         in.pause();
-        req.drainHandler(v -> HttpProxy.resume(in));
+        req.drainHandler(() -> HttpProxy.resume(in));
       }
     } else {
       // Between attempts: the chunk is kept above, or the body is lost for a retry.
@@ -313,7 +312,7 @@ final class Exchange {
     requestEnded = true;
     if (current != null && !currentEnded) {
       currentEnded = true;
-      current.end((io.vertx.core.Handler<AsyncResult<Void>>) null);
+      current.end();
     }
     if (!mirrors.isEmpty() && !bodyLost) {
       Buffer whole = Buffer.buffer(bodyBytes);
@@ -358,28 +357,30 @@ final class Exchange {
       perTryTimer =
           proxy.vertx().setTimer(retry.perTryTimeout().toMillis(), t -> perTryTimeout(attemptSeq));
     }
-    proxy
-        .request(h2, cluster, host, options)
-        .onComplete(
-            ar -> {
-              if (attemptSeq != seq || done) {
-                if (ar.succeeded()) {
-                  ar.result().reset();
-                }
-                return;
-              }
-              if (ar.failed()) {
-                failed(Retry.Failure.CONNECT_FAILURE);
-                return;
-              }
-              send(ar.result(), attemptSeq);
-            });
+    proxy.request(
+        h2,
+        cluster,
+        host,
+        options,
+        ar -> {
+          if (attemptSeq != seq || done) {
+            if (ar.succeeded()) {
+              ar.result().reset();
+            }
+            return;
+          }
+          if (ar.failed()) {
+            attemptFailed(Retry.Failure.CONNECT_FAILURE);
+            return;
+          }
+          send(ar.result());
+        });
   }
 
-  private void send(HttpClientRequest req, int attemptSeq) {
+  private void send(UpstreamStream req) {
     current = req;
     currentEnded = false;
-    finish.upstreamConnection = req.connection();
+    finish.upstream = req;
     MultiMap headers = req.headers();
     upstreamHeaders(headers);
     if (http1 || authority == null) {
@@ -389,7 +390,7 @@ final class Exchange {
     boolean unknownLength = !headers.contains(HttpHeaders.CONTENT_LENGTH);
     chunked = unknownLength && (!http1 || in.headers().contains(HttpHeaders.TRANSFER_ENCODING));
     chunkedIfBody = unknownLength && !chunked && in.version() == HttpVersion.HTTP_2;
-    boolean overHttp2 = req.version() == HttpVersion.HTTP_2;
+    boolean overHttp2 = req.overHttp2();
     HostAndPort a =
         !overHttp2 ? null : http1 ? HostAndPort.parseAuthority(upstreamAuthority, -1) : authority;
     if (a != null) {
@@ -398,20 +399,24 @@ final class Exchange {
       req.authority(a);
       headers.remove(HttpHeaders.HOST);
     }
-    req.setChunked(chunked || (chunkedIfBody && bodyBytes > 0));
+    req.chunked(chunked || (chunkedIfBody && bodyBytes > 0));
     if (!overHttp2) {
-      proxy.limitRequestsPerConnection(req, cluster.connections().maxRequestsPerConnection());
+      req.limitRequestsPerConnection(cluster.connections().maxRequestsPerConnection());
     }
-    req.response().onComplete(ar -> response(ar, attemptSeq));
+    req.answer(this);
     if (body != null) {
       for (Buffer b : body) {
-        req.write(b, null);
+        req.write(b);
       }
     }
     if (requestEnded) {
       currentEnded = true;
-      req.end((io.vertx.core.Handler<AsyncResult<Void>>) null);
+      req.end();
     } else {
+      if (body == null && expectsContinue()) {
+        // The upstream's 100 Continue is what the client waits for before it sends the body.
+        req.sendHead();
+      }
       in.resume();
     }
   }
@@ -438,30 +443,32 @@ final class Exchange {
     return h;
   }
 
-  private void response(AsyncResult<HttpClientResponse> ar, int attemptSeq) {
-    if (attemptSeq != seq || done) {
-      if (ar.succeeded()) {
-        ar.result().request().reset();
-      }
-      return;
+  @Override
+  public void continued() {
+    // The client may wait for it before it sends its body (Envoy's proxy_100_continue).
+    if (!out.headWritten() && expectsContinue()) {
+      out.writeContinue();
     }
+  }
+
+  private boolean expectsContinue() {
+    String expect = in.getHeader(HttpHeaders.EXPECT);
+    return expect != null && expect.equalsIgnoreCase("100-continue");
+  }
+
+  @Override
+  public void head(UpstreamStream.Head resp) {
     cancelPerTry();
-    if (ar.failed()) {
-      failed(
-          ar.cause() instanceof StreamResetException r && r.getCode() == 7
-              ? Retry.Failure.REFUSED_STREAM
-              : Retry.Failure.RESET);
-      return;
-    }
-    HttpClientResponse resp = ar.result();
-    int status = resp.statusCode();
+    int status = resp.status();
     upstream.answered(host, status);
-    if (retry != null && retry.retriable(status, resp.getHeader(GRPC_STATUS))) {
+    if (retry != null && retry.retriable(status, resp.header(GRPC_STATUS))) {
       if (canRetry()) {
         // This answer is dropped: read to its end when the request was sent whole (the
         // connection is reused), else the stream is reset.
         if (!currentEnded) {
-          resp.request().reset();
+          current.reset();
+        } else {
+          current.letGo();
         }
         endAttempt();
         retryLater();
@@ -474,8 +481,31 @@ final class Exchange {
     relay(resp);
   }
 
+  @Override
+  public void chunk(Buffer data) {
+    relayChunk(data);
+  }
+
+  @Override
+  public void end(MultiMap trailers) {
+    relayEnd(trailers);
+  }
+
+  @Override
+  public void failed(Throwable cause) {
+    if (answering != null) {
+      relayFailed();
+      return;
+    }
+    cancelPerTry();
+    attemptFailed(
+        cause instanceof StreamResetException r && r.getCode() == 7
+            ? Retry.Failure.REFUSED_STREAM
+            : Retry.Failure.RESET);
+  }
+
   /** The attempt got no answer; retried when the policy and the state allow, else answered. */
-  private void failed(Retry.Failure failure) {
+  private void attemptFailed(Retry.Failure failure) {
     cancelPerTry();
     if (failure != Retry.Failure.PER_TRY_TIMEOUT) {
       upstream.unreachable(host);
@@ -507,7 +537,7 @@ final class Exchange {
     perTryTimer = -1;
     if (attemptSeq == seq && !done) {
       seq++;
-      failed(Retry.Failure.PER_TRY_TIMEOUT);
+      attemptFailed(Retry.Failure.PER_TRY_TIMEOUT);
     }
   }
 
@@ -580,17 +610,17 @@ final class Exchange {
     endAttempt();
   }
 
-  private void relay(HttpClientResponse resp) {
+  private void relay(UpstreamStream.Head resp) {
     done = true;
-    currentResponse = resp;
+    answering = current;
     if (out.ended()) {
-      resp.request().reset();
+      current.reset();
       endAttempt();
       return;
     }
-    int status = resp.statusCode();
+    int status = resp.status();
     out.setStatusCode(status);
-    String reason = resp.statusMessage();
+    String reason = resp.reason();
     if (reason != null
         && !io.netty.handler.codec.http.HttpResponseStatus.valueOf(status)
             .reasonPhrase()
@@ -598,21 +628,22 @@ final class Exchange {
       // A reason of its own (the standard one is Netty's constant, not a new status per answer).
       out.setStatusMessage(reason);
     }
-    String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
+    String length = resp.header(HttpHeaders.CONTENT_LENGTH);
     if (length == null) {
       // Streamed upstream (chunked, or HTTP/2 without a length): stream it on.
       out.setChunked(true);
-    } else if (resp.version() != HttpVersion.HTTP_2) {
+    } else if (!resp.http2()) {
       bodyLeft = declaredLength(length);
     }
     // A source takes the destination's metadata off the answer; a destination adds its own.
     boolean takesPeerBack = metrics != null && metrics.reporter() == IstioMetrics.Reporter.SOURCE;
     if (takesPeerBack) {
-      finish.peer = Peer.decode(resp.getHeader(Peer.HEADER_NAME));
+      finish.peer = Peer.decode(resp.header(Peer.HEADER_NAME));
     }
     MultiMap headers = out.headers();
-    for (var e : resp.headers()) {
-      String name = e.getKey();
+    for (var it = resp.headerEntries(); it.hasNext(); ) {
+      var e = it.next();
+      CharSequence name = e.getKey();
       if (!HttpProxy.hopByHop(name) && !(takesPeerBack && Peer.isPeerHeader(name))) {
         headers.add(name, e.getValue());
       }
@@ -622,18 +653,15 @@ final class Exchange {
         headers.set(Peer.HEADER_NAME, metrics.selfHeader());
         headers.set(Peer.ID_HEADER_NAME, metrics.nodeId());
       }
-      finish.grpcStatus = resp.getHeader(GRPC_STATUS);
+      finish.grpcStatus = resp.header(GRPC_STATUS);
     }
     clusterResponseHeaders.apply(headers);
     if (route != null) {
       route.responseHeaders().apply(headers);
     }
     finish.corsHeaders(headers);
-    // Relayed chunk by chunk with writes that make no promise (a Pipe makes one per write, and
-    // futures besides), pausing the upstream while the client is slow.
-    resp.handler(this::relayChunk);
-    resp.exceptionHandler(this::relayFailed);
-    resp.endHandler(v -> relayEnd());
+    // The body follows chunk by chunk (chunk, end, failed), relayed with writes that make no
+    // promise, pausing the upstream while the client is slow.
   }
 
   /** A content length as a number of bytes, or -1 when it is none (the decoder checked it). */
@@ -653,12 +681,13 @@ final class Exchange {
     }
     out.write(data, null);
     if (out.writeQueueFull()) {
-      currentResponse.pause();
-      out.drainHandler(v -> currentResponse.resume());
+      UpstreamStream from = answering;
+      from.pauseAnswer();
+      out.drainHandler(v -> from.resumeAnswer());
     }
   }
 
-  private void relayFailed(Throwable cause) {
+  private void relayFailed() {
     if (!relayOver) {
       relayOver = true;
       endAttempt();
@@ -668,7 +697,7 @@ final class Exchange {
     }
   }
 
-  private void relayEnd() {
+  private void relayEnd(MultiMap trailers) {
     if (relayOver) {
       return;
     }
@@ -678,7 +707,6 @@ final class Exchange {
       return;
     }
     // gRPC's status travels in the trailers.
-    MultiMap trailers = currentResponse.trailers();
     if (!trailers.isEmpty()) {
       if (finish.grpcStatus == null) {
         finish.grpcStatus = trailers.get(GRPC_STATUS);

@@ -130,7 +130,7 @@ public final class HttpProxy {
     this.routeTable = routeTable;
     this.stats = stats;
     this.http1 = newClient(http1Options());
-    this.http1Pool = new Http1Pool(vertx, http1, HTTP1_POOL, HttpProxy::onUpstreamConnection);
+    this.http1Pool = new Http1Pool(vertx, HTTP1_POOL, KEEP_ALIVE_SECONDS);
     this.http2 = newClient(http2Options());
     this.tcp = vertx.createNetClient();
   }
@@ -147,6 +147,9 @@ public final class HttpProxy {
 
   /** Connections an HTTP/1.1 client keeps to one upstream host. */
   static final int HTTP1_POOL = 64;
+
+  /** How long an unused upstream connection stays open without a DestinationRule's idleTimeout. */
+  static final int KEEP_ALIVE_SECONDS = HttpClientOptions.DEFAULT_KEEP_ALIVE_TIMEOUT;
 
   /** HTTP/2 connections a mesh client keeps to one upstream sidecar. */
   static final int MESH_H2_CONNECTIONS = 4;
@@ -575,25 +578,28 @@ public final class HttpProxy {
    * An upstream request for an attempt: on a plaintext HTTP/1.1 connection from this event loop's
    * pool ({@link Http1Pool}), else from the client for the protocol and the cluster's TLS.
    */
-  Future<io.vertx.core.http.HttpClientRequest> request(
+  void request(
       boolean h2,
       ProxyConfig.ClusterRuntime cluster,
       UpstreamHost host,
-      io.vertx.core.http.RequestOptions options) {
-    if (!h2 && options.getServer() == null && plaintext(cluster, host)) {
-      Future<io.vertx.core.http.HttpClientRequest> pooled =
-          pool(cluster.connections().idleTimeoutSeconds())
-              .request(
-                  options.getMethod(),
-                  options.getURI(),
-                  host.address(),
-                  host.port(),
-                  options.getConnectTimeout());
-      if (pooled != null) {
-        return pooled;
-      }
+      io.vertx.core.http.RequestOptions options,
+      io.vertx.core.Handler<io.vertx.core.AsyncResult<UpstreamStream>> handler) {
+    if (!h2
+        && options.getServer() == null
+        && plaintext(cluster, host)
+        && pool(cluster.connections().idleTimeoutSeconds())
+            .request(
+                options.getMethod(),
+                options.getURI(),
+                host.address(),
+                host.port(),
+                options.getConnectTimeout(),
+                handler)) {
+      return;
     }
-    return client(h2, cluster, host).request(options);
+    client(h2, cluster, host)
+        .request(options)
+        .onComplete(ar -> handler.handle(ar.map(r -> new VertxUpstream(this, r))));
   }
 
   private Http1Pool pool(int idleTimeoutSeconds) {
@@ -601,8 +607,7 @@ public final class HttpProxy {
       return http1Pool;
     }
     return idleHttp1Pools.computeIfAbsent(
-        idleTimeoutSeconds,
-        s -> new Http1Pool(vertx, client(false, s), HTTP1_POOL, HttpProxy::onUpstreamConnection));
+        idleTimeoutSeconds, s -> new Http1Pool(vertx, HTTP1_POOL, s));
   }
 
   /** Whether requests to {@code host} of {@code cluster} go without TLS. */
@@ -1044,7 +1049,9 @@ public final class HttpProxy {
     String cluster;
 
     UpstreamHost upstreamHost;
-    HttpConnection upstreamConnection;
+
+    /** The attempt whose answer this is (its connection, its local address), or null. */
+    UpstreamStream upstream;
 
     /** This request's tracing and access logs (null: none), its route, span and start. */
     private Observers observers;
@@ -1107,7 +1114,7 @@ public final class HttpProxy {
             MeshTls.peerIdentity(
                 metrics.reporter() == IstioMetrics.Reporter.DESTINATION
                     ? request.connection()
-                    : upstreamConnection),
+                    : upstream == null ? null : upstream.connection()),
             service,
             grpc,
             status,
@@ -1300,7 +1307,7 @@ public final class HttpProxy {
 
     @Override
     public SocketAddress upstreamLocalAddress() {
-      return upstreamConnection == null ? null : upstreamConnection.localAddress();
+      return upstream == null ? null : upstream.localAddress();
     }
 
     @Override

@@ -60,32 +60,36 @@ class HttpProxyTest {
     return vertx
         .createHttpServer()
         .requestHandler(
-            req ->
-                req.body()
-                    .onSuccess(
-                        body -> {
-                          if (req.uri().equals("/reason")) {
-                            req.response().setStatusMessage("Fine Thanks").end();
-                            return;
-                          }
-                          if (req.uri().equals("/big")) {
-                            sendBig(req.response());
-                            return;
-                          }
-                          req.response()
-                              .end(
-                                  version
-                                      + " "
-                                      + req.method()
-                                      + " "
-                                      + req.uri()
-                                      + " host="
-                                      + req.getHeader("host")
-                                      + " body="
-                                      + body.length()
-                                      + " x-test="
-                                      + req.getHeader("x-test"));
-                        }))
+            req -> {
+              if ("100-continue".equalsIgnoreCase(req.getHeader("expect"))) {
+                req.response().writeContinue();
+              }
+              req.body()
+                  .onSuccess(
+                      body -> {
+                        if (req.uri().equals("/reason")) {
+                          req.response().setStatusMessage("Fine Thanks").end();
+                          return;
+                        }
+                        if (req.uri().equals("/big")) {
+                          sendBig(req.response());
+                          return;
+                        }
+                        req.response()
+                            .end(
+                                version
+                                    + " "
+                                    + req.method()
+                                    + " "
+                                    + req.uri()
+                                    + " host="
+                                    + req.getHeader("host")
+                                    + " body="
+                                    + body.length()
+                                    + " x-test="
+                                    + req.getHeader("x-test"));
+                      });
+            })
         .listen(0, "127.0.0.1")
         .toCompletionStage()
         .toCompletableFuture()
@@ -533,5 +537,28 @@ class HttpProxyTest {
       assertThat(answer).matches("HTTP/1\\.[01] 400");
     }
     assertThat(get("http://reviews:9080/still-serving").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void theUpstreamsContinueReachesAClientWaitingForItBeforeItsBody() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(5000);
+      OutputStream out = s.getOutputStream();
+      out.write(
+          ("POST /upload HTTP/1.1\r\nHost: reviews:9080\r\nExpect: 100-continue\r\n"
+                  + "Content-Length: 5\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      String interim = new String(in.readNBytes(25), StandardCharsets.US_ASCII);
+      assertThat(interim).isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+      out.write("hello".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      byte[] answer = new byte[4096];
+      int n = in.read(answer);
+      assertThat(new String(answer, 0, n, StandardCharsets.US_ASCII))
+          .startsWith("HTTP/1.1 200")
+          .contains("POST /upload host=reviews:9080 body=5");
+    }
   }
 }
