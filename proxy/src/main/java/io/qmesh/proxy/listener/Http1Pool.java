@@ -113,7 +113,9 @@ final class Http1Pool {
     closed = true;
     for (Loop loop : all) {
       vertx.cancelTimer(loop.sweeper);
-      loop.eventLoop.execute(loop::closeIdle);
+      if (!loop.eventLoop.isShuttingDown()) {
+        loop.eventLoop.execute(loop::closeIdle);
+      }
     }
   }
 

@@ -54,6 +54,8 @@ class Http1PoolTest {
                       String answer = "from " + req.remoteAddress().port();
                       if (req.path().equals("/close")) {
                         req.response().putHeader("connection", "close").end(answer);
+                      } else if (req.path().equals("/early")) {
+                        req.response().setStatusCode(413).end();
                       } else if (req.path().equals("/echo")) {
                         req.body()
                             .onSuccess(
@@ -119,13 +121,13 @@ class Http1PoolTest {
   }
 
   /** A stream from the pool on {@code context}'s event loop, passed to {@code use} there. */
-  private Future<String> exchange(
+  private Collected exchange(
       Http1Pool pool,
       Context context,
       HttpMethod method,
       int toPort,
       String path,
-      java.util.function.BiConsumer<UpstreamStream, Collected> use) {
+      java.util.function.Consumer<UpstreamStream> use) {
     Collected answer = new Collected();
     context.runOnContext(
         v -> {
@@ -144,18 +146,18 @@ class Http1PoolTest {
                     UpstreamStream stream = ar.result();
                     stream.headers().set("host", "upstream");
                     stream.answer(answer);
-                    use.accept(stream, answer);
+                    use.accept(stream);
                   });
           if (!taken) {
             answer.done.tryFail(new IllegalStateException("not taken"));
           }
         });
-    return answer.done.future();
+    return answer;
   }
 
   /** A GET on {@code context}'s event loop through the pool: the status and the body. */
   private Future<String> get(Http1Pool pool, Context context, int toPort, String path) {
-    return exchange(pool, context, HttpMethod.GET, toPort, path, (s, a) -> s.end());
+    return exchange(pool, context, HttpMethod.GET, toPort, path, UpstreamStream::end).done.future();
   }
 
   private static <T> T await(Future<T> f) throws Exception {
@@ -300,25 +302,23 @@ class Http1PoolTest {
   void aChunkedBodyGoesUpAndTrailersComeBackOnAConnectionKeptForTheNext() throws Exception {
     Http1Pool pool = pool(1);
     Context context = vertx.getOrCreateContext();
-    Collected[] seen = new Collected[1];
-    String answer =
-        await(
-            exchange(
-                pool,
-                context,
-                HttpMethod.POST,
-                port,
-                "/echo",
-                (stream, a) -> {
-                  seen[0] = a;
-                  stream.chunked(true);
-                  stream.write(io.vertx.core.buffer.Buffer.buffer("ab"));
-                  stream.write(io.vertx.core.buffer.Buffer.buffer("cd"));
-                  stream.end();
-                }));
+    Collected seen =
+        exchange(
+            pool,
+            context,
+            HttpMethod.POST,
+            port,
+            "/echo",
+            stream -> {
+              stream.chunked(true);
+              stream.write(io.vertx.core.buffer.Buffer.buffer("ab"));
+              stream.write(io.vertx.core.buffer.Buffer.buffer("cd"));
+              stream.end();
+            });
+    String answer = await(seen.done.future());
     assertThat(answer).isEqualTo("200 abcd");
-    assertThat(seen[0].trailers.get("x-bytes")).isEqualTo("4");
-    assertThat(seen[0].head.header("transfer-encoding")).isEqualTo("chunked");
+    assertThat(seen.trailers.get("x-bytes")).isEqualTo("4");
+    assertThat(seen.head.header("transfer-encoding")).isEqualTo("chunked");
     assertThat(await(get(pool, context, port, "/"))).startsWith("200 from ");
     assertThat(opened).hasSize(1);
   }
@@ -327,21 +327,10 @@ class Http1PoolTest {
   void aHeadAnswerHasNoBodyAndTheConnectionServesTheNextRequest() throws Exception {
     Http1Pool pool = pool(1);
     Context context = vertx.getOrCreateContext();
-    Collected[] seen = new Collected[1];
-    String head =
-        await(
-            exchange(
-                pool,
-                context,
-                HttpMethod.HEAD,
-                port,
-                "/",
-                (stream, a) -> {
-                  seen[0] = a;
-                  stream.end();
-                }));
+    Collected seen = exchange(pool, context, HttpMethod.HEAD, port, "/", UpstreamStream::end);
+    String head = await(seen.done.future());
     assertThat(head).isEqualTo("200 ");
-    assertThat(seen[0].head.header("content-length")).isNotEqualTo("0");
+    assertThat(seen.head.header("content-length")).isNotEqualTo("0");
     assertThat(await(get(pool, context, port, "/"))).startsWith("200 from ");
     assertThat(opened).hasSize(1);
   }
@@ -350,46 +339,68 @@ class Http1PoolTest {
   void aResetStreamClosesItsConnectionAndTheNextRequestOpensAnother() throws Exception {
     Http1Pool pool = pool(1);
     Context context = vertx.getOrCreateContext();
-    Collected[] seen = new Collected[1];
-    exchange(
-        pool,
-        context,
-        HttpMethod.GET,
-        port,
-        "/slow",
-        (stream, a) -> {
-          seen[0] = a;
-          stream.end();
-          stream.reset();
-        });
+    Collected seen =
+        exchange(
+            pool,
+            context,
+            HttpMethod.GET,
+            port,
+            "/slow",
+            stream -> {
+              stream.end();
+              stream.reset();
+            });
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(5))
         .untilAsserted(() -> assertThat(closed).hasValue(1));
     assertThat(await(get(pool, context, port, "/"))).startsWith("200 from ");
     assertThat(opened).hasSize(2);
     // The reset stream's answer went nowhere.
-    assertThat(seen[0].head).isNull();
+    assertThat(seen.head).isNull();
   }
 
   @Test
   void anAnswerLetGoIsReadToItsEndAndItsConnectionServesTheNext() throws Exception {
     Http1Pool pool = pool(1);
     Context context = vertx.getOrCreateContext();
-    Collected[] seen = new Collected[1];
-    exchange(
-        pool,
-        context,
-        HttpMethod.GET,
-        port,
-        "/",
-        (stream, a) -> {
-          seen[0] = a;
-          stream.end();
-          stream.letGo();
-        });
+    Collected seen =
+        exchange(
+            pool,
+            context,
+            HttpMethod.GET,
+            port,
+            "/",
+            stream -> {
+              stream.end();
+              stream.letGo();
+            });
     assertThat(await(get(pool, context, port, "/"))).startsWith("200 from ");
     assertThat(opened).hasSize(1);
-    assertThat(seen[0].head).isNull();
+    assertThat(seen.head).isNull();
+  }
+
+  @Test
+  void anAnswerBeforeTheWholeRequestClosesItsConnection() throws Exception {
+    Http1Pool pool = pool(1);
+    Context context = vertx.getOrCreateContext();
+    Collected seen =
+        exchange(
+            pool,
+            context,
+            HttpMethod.POST,
+            port,
+            "/early",
+            stream -> {
+              stream.headers().set("content-length", "10");
+              stream.write(io.vertx.core.buffer.Buffer.buffer("half "));
+            });
+    assertThat(await(seen.done.future())).isEqualTo("413 ");
+    // The upstream would read the rest of the body as the next request: the connection closes.
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(closed).hasValue(1));
+    assertThat(await(get(pool, context, port, "/"))).startsWith("200 from ");
+    assertThat(opened).hasSize(2);
   }
 
   /**
@@ -430,23 +441,21 @@ class Http1PoolTest {
               "HTTP/1.1 100 Continue\r\n\r\n",
               5,
               "HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok");
-      Collected[] seen = new Collected[1];
-      String answer =
-          await(
-              exchange(
-                  pool(1),
-                  vertx.getOrCreateContext(),
-                  HttpMethod.POST,
-                  to,
-                  "/",
-                  (stream, a) -> {
-                    seen[0] = a;
-                    stream.headers().set("expect", "100-continue").set("content-length", "5");
-                    stream.write(io.vertx.core.buffer.Buffer.buffer("hello"));
-                    stream.end();
-                  }));
+      Collected seen =
+          exchange(
+              pool(1),
+              vertx.getOrCreateContext(),
+              HttpMethod.POST,
+              to,
+              "/",
+              stream -> {
+                stream.headers().set("expect", "100-continue").set("content-length", "5");
+                stream.write(io.vertx.core.buffer.Buffer.buffer("hello"));
+                stream.end();
+              });
+      String answer = await(seen.done.future());
       assertThat(answer).isEqualTo("201 ok");
-      assertThat(seen[0].continues).isEqualTo(1);
+      assertThat(seen.continues).isEqualTo(1);
     }
   }
 
