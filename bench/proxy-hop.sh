@@ -353,7 +353,8 @@ fi
 # seconds (default 120; at 1000 req/s C2 takes a minute or two to compile what it will), with the
 # RSS of the warm-up printed apart (median and maximum of the per-second readings).
 RSS_RUNS=${QMESH_BENCH_RSS_RUNS:-2}
-if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
+ROUNDS_1K=${QMESH_BENCH_1K_ROUNDS:-8}   # the p99 rounds below, on the same fresh sidecar
+if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ $((RSS_RUNS + ROUNDS_1K)) -gt 0 ]; then
   sidecar client-fresh $FRESH_ADMIN $FRESH_OUT "" app=client-fresh "${CLIENT_OPTS[@]}"; FRESH_PID=$!; PIDS+=($FRESH_PID)
   until curl -sf -H "host: direct:9080" "http://127.0.0.1:$FRESH_OUT/" >/dev/null; do sleep 0.3; done
   rss_sampler "$WORK/fresh-warmup-rss.txt" "$FRESH_PID" & SAMPLER=$!; PIDS+=($SAMPLER)
@@ -368,7 +369,7 @@ if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
     kill "$SAMPLER"
     fresh_rss+=" $(median_max "$WORK/fresh-rss.txt")"
   done
-  echo "one hop at 1000 req/s only (a fresh client sidecar after its warm-up, hey 10 x 100 req/s, 30 s runs): RSS median per second of each run$fresh_rss MB; p99$fresh_p99 ms"
+  [ "$RSS_RUNS" -gt 0 ] && echo "one hop at 1000 req/s only (a fresh client sidecar after its warm-up, hey 10 x 100 req/s, 30 s runs): RSS median per second of each run$fresh_rss MB; p99$fresh_p99 ms"
   # The added p99 at 1000 req/s, in turns. The table's p99@1k is one run per path, right after its
   # full-load runs: a JVM proxy then recompiles for the lighter load (the warm-up above), and a
   # single 10 s run's p99 moves by a millisecond from one run to the next on this machine, nginx's
@@ -377,7 +378,6 @@ if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ "$RSS_RUNS" -gt 0 ]; then
   # (default 10) each through the direct path, the fresh sidecar (at this load only), nginx and
   # HAProxy, the order rotating each round; a path's added p99 is the median over the rounds of its
   # p99 less the direct path's p99 in the same round.
-  ROUNDS_1K=${QMESH_BENCH_1K_ROUNDS:-8}
   if [ "$ROUNDS_1K" -gt 0 ]; then
     paths_1k=("direct|http://127.0.0.1:$BACKEND/|" "one hop|http://127.0.0.1:$FRESH_OUT/|direct:9080"
       "nginx|http://127.0.0.1:$NGINX_PROXY/|" "HAProxy|http://127.0.0.1:$HAPROXY_PORT/|")
