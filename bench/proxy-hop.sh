@@ -226,6 +226,13 @@ jit_quiet() { awk -v a="$1" -v b="$2" -v q="${QMESH_BENCH_JIT_QUIET:-0.05}" 'BEG
 rss_sampler() { local f=$1; shift; while sleep 1; do rss_mb "$@"; done > "$f"; }
 # "median (max max)" of the numbers in a file, one per line.
 median_max() { sort -n "$1" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int((NR + 1) / 2)], v[NR]}'; }
+# hey's report of seconds at 1000 req/s (10 connections x 100 req/s) on core 1: hey_1k seconds url
+# [host-header]; hey_p99 reads its p99 in ms from it.
+hey_1k() {
+  local hdr=(); [ -n "${3:-}" ] && hdr=(-host "$3")
+  taskset -c 1 hey -z "$1s" -c 10 -q 100 "${hdr[@]}" "$2"
+}
+hey_p99() { awk -v f="${1:-%.2f}" '/ 99% in/ {printf f, $3 * 1000}'; }
 # The warm-up at 1000 req/s (hey, 10 x 100 req/s): one request per wake-up takes branches that full
 # load did not compile, and a JVM proxy's first seconds at this load were measured with C2 compiling
 # them (p99 3.7 ms, then 2.3, then 1.7-1.9 ms in 5 s runs after 40 s of full load). 5 s runs until
@@ -233,10 +240,9 @@ median_max() { sort -n "$1" | awk '{v[NR] = $1} END {printf "%d (max %d)", v[int
 # prints the seconds it took. warm_1k label limit url host-header pids...
 warm_1k() {
   local label=$1 limit=$2 url=$3 host=$4; shift 4
-  local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
   local warm=0 s0 s1; s1=$(jit_seconds "$@")
   while :; do
-    taskset -c 1 hey -z 5s -c 10 -q 100 "${heyhdr[@]}" "$url" >/dev/null
+    hey_1k 5 "$url" "$host" >/dev/null
     warm=$((warm + 5))
     s0=$s1; s1=$(jit_seconds "$@")
     echo "${CYCLE:-0}|$label|1k warm-up $warm s|$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}') s" >> "$WORK/warmup"
@@ -285,12 +291,11 @@ run() { # label url host-header h2-url pids...
   local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
   local p50; p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   local p99; p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  local heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
   # The same warm-up at 1000 req/s before that load is measured (warm_1k).
   warm_1k "$label" "${QMESH_BENCH_WARMUP_1K:-30}" "$url" "$host" "$@" >/dev/null
-  local hey_out; hey_out=$(taskset -c 1 hey -z "${SECS}s" -c 10 -q 100 "${heyhdr[@]}" "$url")
+  local hey_out; hey_out=$(hey_1k "$SECS" "$url" "$host")
   local h50; h50=$(echo "$hey_out" | awk '/ 50% in/ {printf "%.2fms", $3 * 1000}')
-  local h99; h99=$(echo "$hey_out" | awk '/ 99% in/ {printf "%.2fms", $3 * 1000}')
+  local h99; h99=$(echo "$hey_out" | hey_p99 %.2fms)
   local h2="-"
   if [ -n "$h2url" ]; then
     local h2hdr=(); [ -n "$host" ] && h2hdr=(-H ":authority: $host")
@@ -364,8 +369,7 @@ if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ $((RSS_RUNS + ROUNDS_1K)) -gt 0
   fresh_rss="" fresh_p99=""
   for ((r = 1; r <= RSS_RUNS; r++)); do
     rss_sampler "$WORK/fresh-rss.txt" "$FRESH_PID" & SAMPLER=$!; PIDS+=($SAMPLER)
-    fresh_p99+=" $(taskset -c 1 hey -z 30s -c 10 -q 100 -host direct:9080 "http://127.0.0.1:$FRESH_OUT/" \
-      | awk '/ 99% in/ {printf "%.1f", $3 * 1000}')"
+    fresh_p99+=" $(hey_1k 30 "http://127.0.0.1:$FRESH_OUT/" direct:9080 | hey_p99 %.1f)"
     kill "$SAMPLER"
     fresh_rss+=" $(median_max "$WORK/fresh-rss.txt")"
   done
@@ -386,9 +390,7 @@ if [[ -z "$ONLY" || "1 hop" == *"$ONLY"* ]] && [ $((RSS_RUNS + ROUNDS_1K)) -gt 0
       declare -A p99_1k=()
       for k in 0 1 2 3; do
         IFS='|' read -r label url host <<< "${paths_1k[$(((round + k) % 4))]}"
-        heyhdr=(); [ -n "$host" ] && heyhdr=(-host "$host")
-        p99_1k[$label]=$(taskset -c 1 hey -z "${QMESH_BENCH_1K_SECS:-10}s" -c 10 -q 100 "${heyhdr[@]}" "$url" \
-          | awk '/ 99% in/ {printf "%.2f", $3 * 1000}')
+        p99_1k[$label]=$(hey_1k "${QMESH_BENCH_1K_SECS:-10}" "$url" "$host" | hey_p99)
       done
       echo "$round ${p99_1k[direct]} ${p99_1k[one hop]} ${p99_1k[nginx]} ${p99_1k[HAProxy]}" >> "$WORK/p99-1k"
     done
